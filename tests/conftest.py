@@ -1,0 +1,17 @@
+"""Test-wide setup: make this checkout importable as ansible_collections.mlperf.storage."""
+import os
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(REPO, ".collections")
+CORPUS = os.environ.get("MLPERF_CORPUS", os.path.join(os.path.dirname(REPO), "shared", "corpus"))
+
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+
+try:  # route ansible_collections imports through ansible's own finder, as ansible does
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    _AnsibleCollectionFinder(paths=[COLLECTIONS])._install()
+except ImportError:  # plain namespace-package imports still work without ansible-core
+    pass
