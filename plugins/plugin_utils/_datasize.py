@@ -1,0 +1,117 @@
+"""Dataset and checkpoint size arithmetic of the MLPerf Storage rules (rules.md sections 3.4, 4.7)."""
+import math
+from fractions import Fraction
+
+from ansible_collections.mlperf.storage.plugins.plugin_utils import _workloads
+
+GIB = 1024 ** 3
+# Above this many files the upstream tool suggests spreading them over subfolders.
+FILES_PER_SUBFOLDER_HINT = 10000
+
+
+class DatasizeError(ValueError):
+    """Inputs the datasize rule cannot work with; the message names the input and the expected value."""
+
+
+def _positive(name, value, integer=True):
+    ok_type = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, ok_type) or value <= 0 or (
+            isinstance(value, float) and not math.isfinite(value)):
+        kind = "a positive integer" if integer else "a positive number"
+        raise DatasizeError("%s must be %s, got %r" % (name, kind, value))
+    return value
+
+
+def _exact(value):
+    # Fraction(str(x)) keeps a decimal record length such as 114660.07 exact.
+    return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+
+
+def training_datasize(total_memory_bytes, num_accelerators, record_length_bytes, samples_per_file,
+                      batch_size, rounding="ceil"):
+    """Minimum training dataset for the hosts' memory and the accelerator count.
+
+    The dataset must be at least ``memory_multiplier`` (5) times the client memory and give every
+    simulated accelerator ``steps_per_epoch`` (500) steps of ``batch_size`` samples per epoch.
+    ``rounding`` applies to the memory-bound file count: "ceil" (v3.x tools) or "floor" (v2.0 and
+    early v3 tools). The step-bound count uses integer division, as the upstream tool does.
+
+    Returns {required_files, files_by_memory, files_by_steps, dominant ("memory"|"steps"),
+    total_disk_bytes, required_subfolders, suggested_subfolders}. required_subfolders is 0 as
+    the rule never requires subfolders; suggested_subfolders is the upstream hint (one per
+    10,000 files) when there are more than 10,000 files, else 0.
+    """
+    _positive("total_memory_bytes", total_memory_bytes)
+    _positive("num_accelerators", num_accelerators)
+    _positive("record_length_bytes", record_length_bytes, integer=False)
+    _positive("samples_per_file", samples_per_file)
+    _positive("batch_size", batch_size)
+    if rounding not in ("ceil", "floor"):
+        raise DatasizeError("rounding must be 'ceil' or 'floor', got %r" % (rounding,))
+
+    file_bytes = samples_per_file * _exact(record_length_bytes)
+    by_memory_exact = _workloads.memory_multiplier() * total_memory_bytes / file_bytes
+    files_by_memory = math.ceil(by_memory_exact) if rounding == "ceil" else math.floor(by_memory_exact)
+    min_samples = _workloads.steps_per_epoch() * num_accelerators * batch_size
+    files_by_steps = min_samples // samples_per_file
+    required = max(files_by_memory, files_by_steps)
+    suggested = math.ceil(required / FILES_PER_SUBFOLDER_HINT) if required > FILES_PER_SUBFOLDER_HINT else 0
+    return {
+        "required_files": required,
+        "files_by_memory": files_by_memory,
+        "files_by_steps": files_by_steps,
+        "dominant": "memory" if files_by_memory >= files_by_steps else "steps",
+        "total_disk_bytes": math.ceil(required * file_bytes),
+        "required_subfolders": 0,
+        "suggested_subfolders": suggested,
+    }
+
+
+def training_datasize_for_workload(workload, total_memory_bytes, num_accelerators, edition="3.0"):
+    """training_datasize() with R, S and B read from a workload config and the edition's rounding."""
+    dataset = workload.get("dataset") or {}
+    reader = workload.get("reader") or {}
+    record = dataset.get("record_length_bytes", dataset.get("record_length"))
+    if record is None:
+        raise DatasizeError("the workload has no dataset.record_length_bytes; the datasize rule needs it")
+    return training_datasize(
+        total_memory_bytes, num_accelerators, record,
+        dataset.get("num_samples_per_file", 1), reader.get("batch_size", 1),
+        rounding=_workloads.edition_rules(edition)["datasize_rounding"],
+    )
+
+
+def checkpoint_datasize(model, num_processes, zero_level=None):
+    """Per-rank and total checkpoint size (GB) of an LLM checkpointing workload.
+
+    ZeRO 1: rank 0 writes the model plus its share of the optimizer, the other ranks only their
+    share of the optimizer. ZeRO 3: every rank writes an equal share of model and optimizer.
+    ``zero_level`` defaults to the level of the v3.x workload file.
+    Returns {model, num_processes, zero_level, model_gb, optimizer_gb, per_rank_gb, total_gb}.
+    """
+    models = _workloads.load_data("checkpoint_models.yaml")["models"]
+    if model not in models:
+        raise DatasizeError(
+            "mlperf_model: unknown checkpointing model %r; allowed values are %s"
+            % (model, ", ".join(sorted(models)))
+        )
+    _positive("num_processes", num_processes)
+    info = models[model]
+    level = info["zero_stage"] if zero_level is None else zero_level
+    if level not in (1, 3):
+        raise DatasizeError("zero_level must be 1 or 3 (the levels the LLM workloads use), got %r" % (level,))
+    model_gb, optimizer_gb = info["model_gb"], info["optimizer_gb"]
+    if level == 1:
+        share = optimizer_gb / num_processes
+        per_rank = [model_gb + share] + [share] * (num_processes - 1)
+    else:
+        per_rank = [(model_gb + optimizer_gb) / num_processes] * num_processes
+    return {
+        "model": model,
+        "num_processes": num_processes,
+        "zero_level": level,
+        "model_gb": model_gb,
+        "optimizer_gb": optimizer_gb,
+        "per_rank_gb": per_rank,
+        "total_gb": sum(per_rank),
+    }
