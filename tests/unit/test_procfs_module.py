@@ -1,0 +1,72 @@
+"""The proc_facts module run in-process with patched module arguments."""
+import ast
+import json
+import os
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.mlperf.storage.plugins.modules import proc_facts
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGET_SIDE = [
+    "plugins/module_utils/_procfs.py",
+    "plugins/module_utils/_sampler.py",
+    "plugins/modules/proc_facts.py",
+    "plugins/modules/proc_sampler.py",
+]
+
+
+def run(args, capsys):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            proc_facts.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_facts_only_never_changed(tmp_path, capsys):
+    result = run({"paths": {"data_dir": str(tmp_path)}, "label": "start"}, capsys)
+    assert result["changed"] is False
+    snap = result["ansible_facts"]["mlperf_proc"]
+    assert snap["label"] == "start" and snap["meminfo"]["MemTotal"] > 0
+    assert snap["paths"]["data_dir"]["exists"] is True and snap["paths"]["data_dir"]["fstype"]
+    assert "dest" not in result
+
+
+def test_dest_written_and_changed(tmp_path, capsys):
+    dest = tmp_path / "snap.json"
+    result = run({"label": "end", "dest": str(dest), "mode": "0600"}, capsys)
+    assert result["changed"] is True and result["dest"] == str(dest)
+    written = json.loads(dest.read_text())
+    assert written == result["ansible_facts"]["mlperf_proc"]
+    assert oct(os.stat(dest).st_mode & 0o777) == "0o600"
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".proc_facts.")]  # no temp file left
+
+
+def test_check_mode_predicts_but_does_not_write(tmp_path, capsys):
+    dest = tmp_path / "snap.json"
+    result = run({"dest": str(dest), "_ansible_check_mode": True}, capsys)
+    assert result["changed"] is True and not dest.exists()
+    assert result["ansible_facts"]["mlperf_proc"]["cpuinfo"]["threads"] >= 1
+
+
+def test_bad_input_is_explained(tmp_path, capsys):
+    result = run({"dest": str(tmp_path / "missing" / "snap.json")}, capsys)
+    assert result["failed"] is True and "does not exist; create it first" in result["msg"]
+    result = run({"paths": {"data_dir": "", "ok": "/tmp"}}, capsys)
+    assert result["failed"] is True and "data_dir" in result["msg"] and "ok" not in result["msg"].split("entries")[1]
+
+
+@pytest.mark.parametrize("relative", TARGET_SIDE)
+def test_target_side_code_parses_as_python_3_9(relative):
+    with open(os.path.join(REPO, relative)) as handle:
+        source = handle.read()
+    ast.parse(source, filename=relative, feature_version=(3, 9))
+    imports = [node for node in ast.walk(ast.parse(source)) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    roots = set()
+    for node in imports:
+        names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+        roots.update((n or "").split(".")[0] for n in names)
+    assert roots <= {"__future__", "ansible", "ansible_collections", "errno", "fcntl", "hashlib", "json", "os",
+                     "re", "signal", "socket", "tempfile", "time"}, roots

@@ -1,0 +1,388 @@
+"""The background sampler (plugins/module_utils/_sampler.py) and the proc_sampler module.
+
+Rate arithmetic is checked on two real captures of the same VM taken around 64 MiB of direct
+writes; the control loop with a fake clock; the real process for timing, stop conditions and
+SIGKILL safety.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.mlperf.storage.plugins.module_utils import _procfs as procfs
+from ansible_collections.mlperf.storage.plugins.module_utils import _sampler as sampler_mod
+from ansible_collections.mlperf.storage.plugins.module_utils._sampler import Sampler, SamplerError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+COLLECTIONS = os.path.join(REPO, ".collections")
+VM = os.path.join(HERE, "fixtures", "proc", "debian12-vm")
+
+
+def read(machine, relative):
+    with open(os.path.join(machine, relative)) as handle:
+        return handle.read()
+
+
+def read_jsonl(path):
+    with open(path) as handle:
+        raw = handle.read()
+    assert raw == "" or raw.endswith("\n"), "last line of %s is incomplete" % path
+    return [json.loads(line) for line in raw.splitlines()]
+
+
+# --------------------------------------------------------------------------- rate arithmetic
+
+def test_disk_rates_between_two_captures():
+    before = procfs.parse_diskstats(read(VM, "proc/diskstats"))
+    after = procfs.parse_diskstats(read(VM, "t1/proc/diskstats"))
+    include = sampler_mod.device_filter()
+    rates = sampler_mod.disk_rates(after, before, 2.0, include)
+    assert set(rates) == {"vda"}  # loop and zram devices skipped by default
+    vda = rates["vda"]
+    sectors = after["vda"]["sectors_written"] - before["vda"]["sectors_written"]
+    assert sectors * 512 >= 64 << 20  # the capture really holds the 64 MiB written
+    assert vda["write_bytes_per_s"] == sectors * 512 / 2.0
+    assert vda["write_iops"] == (after["vda"]["writes_completed"] - before["vda"]["writes_completed"]) / 2.0
+    busy_ms = after["vda"]["time_doing_ios_ms"] - before["vda"]["time_doing_ios_ms"]
+    assert vda["util_pct"] == round(busy_ms / 2000.0 * 100, 2)
+    everything = sampler_mod.disk_rates(after, before, 2.0, sampler_mod.device_filter(skip_virtual=False))
+    assert "loop0" in everything and "zram0" in everything
+    only = sampler_mod.disk_rates(after, before, 2.0, sampler_mod.device_filter(device_regex="^zram"))
+    assert set(only) == {"zram0"}
+
+
+def test_disk_rates_counter_reset_gives_null_not_negative():
+    old = procfs.parse_diskstats("8 0 sda 100 0 800 1 100 0 800 1 0 10 10\n")
+    new = procfs.parse_diskstats("8 0 sda 5 0 40 1 200 0 1600 1 0 20 20\n")
+    rates = sampler_mod.disk_rates(new, old, 1.0, lambda n: True)["sda"]
+    assert rates["read_bytes_per_s"] is None and rates["read_iops"] is None
+    assert rates["write_bytes_per_s"] == 800 * 512
+
+
+def test_disk_util_is_capped_at_100():
+    old = procfs.parse_diskstats("8 0 sda 0 0 0 0 0 0 0 0 0 0 0\n")
+    new = procfs.parse_diskstats("8 0 sda 0 0 0 0 0 0 0 0 3 1500 0\n")
+    rates = sampler_mod.disk_rates(new, old, 1.0, lambda n: True)["sda"]
+    assert rates["util_pct"] == 100.0 and rates["in_flight"] == 3
+
+
+def test_cpu_percentages_between_two_captures():
+    before = procfs.parse_stat(read(VM, "proc/stat"))["cpu"]
+    after = procfs.parse_stat(read(VM, "t1/proc/stat"))["cpu"]
+    pct = sampler_mod.cpu_percentages(after, before)
+    total = sum(after[k] - before[k] for k in after if k not in ("guest", "guest_nice"))
+    assert pct["user"] == round(100.0 * (after["user"] - before["user"]) / total, 2)
+    assert pct["user"] > 80  # the capture spun one CPU for a second
+    assert abs(sum(pct.values()) - 100.0) < 0.1
+    assert sampler_mod.cpu_percentages(after, after) is None
+
+
+def test_memory_summary_and_net_rates():
+    mem = sampler_mod.memory_summary(procfs.parse_meminfo(read(VM, "proc/meminfo")))
+    assert mem["used"] == mem["total"] - mem["available"]
+    assert set(mem) == {"total", "free", "available", "cached", "buffers", "dirty", "writeback", "used"}
+    old = {"eth0": {"rx_bytes": 1000, "tx_bytes": 0}, "lo": {"rx_bytes": 0, "tx_bytes": 0}}
+    new = {"eth0": {"rx_bytes": 3000, "tx_bytes": 500}, "lo": {"rx_bytes": 10, "tx_bytes": 10}, "new0": {}}
+    rates = sampler_mod.net_rates(new, old, 0.5, sampler_mod.interface_filter("^eth"))
+    assert rates == {"eth0": {"rx_bytes_per_s": 4000.0, "tx_bytes_per_s": 1000.0}}
+
+
+# --------------------------------------------------------------------------- control loop, fake clock
+
+class FakeClock:
+    def __init__(self, stall_at=None, stall=0.0):
+        self.now = 0.0
+        self.stall_at = stall_at
+        self.stall = stall
+        self.sleeps = 0
+
+    def clock(self):
+        return self.now
+
+    def wall(self):
+        return 1_800_000_000.0 + self.now
+
+    def sleep(self, seconds):
+        self.sleeps += 1
+        self.now += seconds
+        if self.stall_at is not None and self.now >= self.stall_at:
+            self.now += self.stall  # the host froze the sampler once
+            self.stall_at = None
+
+
+def fake_sampler(tmp_path, fake, **kwargs):
+    kwargs.setdefault("interval", 1.0)
+    kwargs.setdefault("max_duration", 10.0)
+    return Sampler(path=str(tmp_path / "s.jsonl"), reader=procfs.ProcReader(VM), clock=fake.clock,
+                   wall=fake.wall, sleep=fake.sleep, **kwargs)
+
+
+def test_fake_clock_max_duration_counts_and_timestamps(tmp_path):
+    fake = FakeClock()
+    summary = fake_sampler(tmp_path, fake, label="run_1").run()
+    assert summary["stop_reason"] == "max_duration"
+    assert summary["samples"] == 9  # ticks 1..9; the tenth falls on the limit
+    lines = read_jsonl(str(tmp_path / "s.jsonl"))
+    assert [line["seq"] for line in lines] == list(range(1, 10))
+    assert all(line["phase"] == "run_1" for line in lines)
+    assert summary["interval_mean"] == 1.0 and summary["gaps"] == 0
+    assert summary["first_timestamp"] == procfs.utc_iso(1_800_000_001.0)
+
+
+def test_fake_clock_stall_is_reported_as_gap_and_missed_ticks_skipped(tmp_path):
+    fake = FakeClock(stall_at=3.0, stall=4.5)
+    summary = fake_sampler(tmp_path, fake, max_duration=20.0).run()
+    lines = read_jsonl(str(tmp_path / "s.jsonl"))
+    dts = [line["dt"] for line in lines]
+    assert max(dts) == pytest.approx(5.5)  # one long interval, no burst of catch-up samples
+    assert sorted(dts)[-2] == pytest.approx(1.0)
+    assert summary["gaps"] == 1 and summary["gap_list"][0]["seconds"] == pytest.approx(5.5)
+    assert summary["interval_max"] == pytest.approx(5.5)
+
+
+def test_gap_list_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(sampler_mod, "MAX_GAPS_KEPT", 3)
+
+    class Stalling(FakeClock):
+        def sleep(self, seconds):
+            self.now += seconds + 5.0  # every wait overshoots
+
+    fake = Stalling()
+    summary = fake_sampler(tmp_path, fake, max_duration=100.0).run()
+    assert summary["gaps"] == summary["samples"] > 3
+    assert len(summary["gap_list"]) == 3
+
+
+def test_fake_clock_max_samples_and_deadline(tmp_path):
+    assert fake_sampler(tmp_path, FakeClock(), max_samples=4).run()["samples"] == 4
+    fake = FakeClock()
+    summary = fake_sampler(tmp_path, fake, deadline=fake.wall() + 3.5).run()
+    assert summary["stop_reason"] == "deadline" and summary["samples"] == 3
+
+
+def test_phase_file_is_reread_every_sample(tmp_path):
+    phase = tmp_path / "phase"
+    fake = FakeClock()
+
+    class Marking(FakeClock):
+        def sleep(self, seconds):
+            FakeClock.sleep(self, seconds)
+            if self.now >= 2.5:
+                phase.write_text("epoch_2\n")
+
+    fake = Marking()
+    phase.write_text("epoch_1\n")
+    fake_sampler(tmp_path, fake, phase_file=str(phase), label="fallback", max_samples=4).run()
+    phases = [line["phase"] for line in read_jsonl(str(tmp_path / "s.jsonl"))]
+    assert phases == ["epoch_1", "epoch_1", "epoch_2", "epoch_2"]
+
+
+def test_stale_stop_file_removed_and_fresh_one_honoured(tmp_path):
+    stop = tmp_path / "stop"
+    stop.write_text("")
+
+    class Stopping(FakeClock):
+        def sleep(self, seconds):
+            FakeClock.sleep(self, seconds)
+            if self.now >= 3.2:
+                stop.write_text("")
+
+    summary = fake_sampler(tmp_path, Stopping(), stop_file=str(stop)).run()
+    assert summary["stop_reason"] == "stop_file" and summary["samples"] == 3
+
+
+def test_watch_pid_exit_stops_sampler(tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+    class Killing(FakeClock):
+        def sleep(self, seconds):
+            FakeClock.sleep(self, seconds)
+            if self.now >= 2.2 and child.poll() is None:
+                child.kill()
+                child.wait()
+
+    try:
+        summary = fake_sampler(tmp_path, Killing(), watch_pid=child.pid).run()
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert summary["stop_reason"] == "watched_process_exited" and summary["samples"] == 2
+
+
+def test_invalid_settings_are_explained(tmp_path):
+    with pytest.raises(SamplerError, match="interval must be at least 0.1"):
+        Sampler(path=str(tmp_path / "x"), interval=0.05)
+    with pytest.raises(SamplerError, match="max_duration must be a positive"):
+        Sampler(path=str(tmp_path / "x"), max_duration=0)
+    with pytest.raises(SamplerError, match="device_regex .* is not a valid regular expression"):
+        Sampler(path=str(tmp_path / "x"), device_regex="(")
+    with pytest.raises(SamplerError, match="output directory .* does not exist"):
+        Sampler(path=str(tmp_path / "missing" / "x"), max_samples=1).run()
+
+
+def test_second_sampler_on_same_file_is_refused(tmp_path):
+    import fcntl
+    path = tmp_path / "s.jsonl"
+    with open(path, "a") as holder:
+        fcntl.flock(holder.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(SamplerError, match="another sampler is already writing"):
+            Sampler(path=str(path), max_samples=1).run()
+
+
+# --------------------------------------------------------------------------- the real process
+
+SCRIPT = """
+import json, sys
+sys.path.insert(0, %r)
+from ansible_collections.mlperf.storage.plugins.module_utils._sampler import Sampler
+kwargs = json.loads(sys.argv[1])
+print(json.dumps(Sampler(**kwargs).run()))
+""" % COLLECTIONS
+
+
+def start_sampler(**kwargs):
+    return subprocess.Popen([sys.executable, "-c", SCRIPT, json.dumps(kwargs)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True)
+
+
+def finish(proc, timeout=30):
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
+    return json.loads(out)
+
+
+def test_real_sampler_three_seconds_at_0_2(tmp_path):
+    path = str(tmp_path / "s.jsonl")
+    summary = finish(start_sampler(path=path, interval=0.2, max_duration=3.0, label="run_1"))
+    expected = 3.0 / 0.2
+    assert abs(summary["samples"] - expected) <= 0.1 * expected, summary
+    assert summary["stop_reason"] == "max_duration"
+    assert summary["interval_mean"] == pytest.approx(0.2, rel=0.1)
+    lines = read_jsonl(path)
+    assert len(lines) == summary["samples"]
+    for line in lines:
+        assert {"seq", "ts", "time", "dt", "host", "phase", "cpu", "mem", "load", "disk", "net"} <= set(line)
+        assert {"user", "system", "iowait", "idle"} <= set(line["cpu"])
+        assert {"used", "cached", "dirty", "writeback"} <= set(line["mem"])
+        for dev in line["disk"].values():
+            assert {"read_bytes_per_s", "write_bytes_per_s", "read_iops", "write_iops", "util_pct"} <= set(dev)
+        assert not any(procfs.is_partition_name(d) or procfs.is_virtual_disk_name(d) for d in line["disk"])
+        assert line["phase"] == "run_1"
+    stamps = [line["ts"] for line in lines]
+    assert stamps == sorted(stamps)
+
+
+def test_real_sampler_stop_file(tmp_path):
+    path = str(tmp_path / "s.jsonl")
+    stop = str(tmp_path / "stop")
+    pid_file = str(tmp_path / "pid")
+    with open(stop, "w"):
+        pass  # stale: must not stop the new sampler
+    proc = start_sampler(path=path, interval=0.2, max_duration=30.0, stop_file=stop, pid_file=pid_file)
+    deadline = time.time() + 10
+    while not os.path.exists(pid_file) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(stop)
+    time.sleep(1.0)
+    with open(stop, "w"):
+        pass
+    started = time.time()
+    summary = finish(proc)
+    assert time.time() - started < 1.5
+    assert summary["stop_reason"] == "stop_file" and 3 <= summary["samples"] <= 7
+    assert not os.path.exists(pid_file)
+
+
+def test_real_sampler_max_samples(tmp_path):
+    path = str(tmp_path / "s.jsonl")
+    summary = finish(start_sampler(path=path, interval=0.1, max_duration=30.0, max_samples=7))
+    assert summary["stop_reason"] == "max_samples" and summary["samples"] == 7
+    assert len(read_jsonl(path)) == 7
+
+
+def test_real_sampler_sigterm_returns_summary(tmp_path):
+    path = str(tmp_path / "s.jsonl")
+    proc = start_sampler(path=path, interval=0.1, max_duration=30.0)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    summary = finish(proc)
+    assert summary["stop_reason"] == "signal" and summary["samples"] == len(read_jsonl(path)) > 0
+
+
+def test_kill_9_leaves_valid_jsonl(tmp_path):
+    path = str(tmp_path / "s.jsonl")
+    proc = start_sampler(path=path, interval=0.1, max_duration=30.0)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if os.path.exists(path) and open(path).read().count("\n") >= 8:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.communicate()
+    lines = read_jsonl(path)  # asserts the file ends on a complete line
+    assert len(lines) >= 8
+    assert [line["seq"] for line in lines] == list(range(1, len(lines) + 1))
+
+
+def test_memory_stays_bounded(tmp_path):
+    """RSS after 400 samples is no larger than after 50 (+ small slack): the series is not kept."""
+    script = """
+import json, resource, sys
+sys.path.insert(0, %r)
+from ansible_collections.mlperf.storage.plugins.module_utils._sampler import Sampler
+from ansible_collections.mlperf.storage.plugins.module_utils import _procfs
+fake = [0.0]
+def clock(): return fake[0]
+def sleep(s): fake[0] += s
+rss = []
+for n in (50, 400):
+    Sampler(path=sys.argv[1], interval=1.0, max_duration=1e9, max_samples=n, clock=clock, sleep=sleep).run()
+    rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(json.dumps(rss))
+""" % COLLECTIONS
+    out = subprocess.check_output([sys.executable, "-c", script, str(tmp_path / "s.jsonl")],
+                                  universal_newlines=True)
+    small, large = json.loads(out)
+    assert large - small < 2048, (small, large)  # KiB
+
+
+# --------------------------------------------------------------------------- the module
+
+def run_module(module, args, capsys):
+    from ansible.module_utils.testing import patch_module_args
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_module_runs_and_reports_summary(tmp_path, capsys):
+    from ansible_collections.mlperf.storage.plugins.modules import proc_sampler
+    path = str(tmp_path / "run_1.jsonl")
+    (tmp_path / "run_1.jsonl.phase").write_text("warmup\n")
+    result = run_module(proc_sampler, {"path": path, "interval": 0.1, "max_samples": 3, "label": "run_1"}, capsys)
+    assert result["changed"] is True and result["samples"] == 3 and result["stop_reason"] == "max_samples"
+    assert result["label"] == "run_1"
+    assert [line["phase"] for line in read_jsonl(path)] == ["warmup"] * 3
+
+
+def test_module_check_mode_writes_nothing(tmp_path, capsys):
+    from ansible_collections.mlperf.storage.plugins.modules import proc_sampler
+    path = str(tmp_path / "s.jsonl")
+    result = run_module(proc_sampler, {"path": path, "_ansible_check_mode": True}, capsys)
+    assert result["stop_reason"] == "check_mode" and result["changed"] is True
+    assert not os.path.exists(path)
+
+
+def test_module_bad_input_fails_with_explanation(tmp_path, capsys):
+    from ansible_collections.mlperf.storage.plugins.modules import proc_sampler
+    result = run_module(proc_sampler, {"path": str(tmp_path / "s"), "interval": 0.01}, capsys)
+    assert result["failed"] is True and "interval must be at least 0.1" in result["msg"]
+    result = run_module(proc_sampler, {"path": str(tmp_path / "nodir" / "s"), "max_samples": 1}, capsys)
+    assert result["failed"] is True and "does not exist" in result["msg"]
+    assert "Traceback" not in result["msg"]
