@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: mlperf.storage contributors
+# Apache License 2.0 (see LICENSE)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: engine_wait
+short_description: Wait a little for a running engine and report its progress
+version_added: "0.1.0"
+description:
+  - Waits up to O(wait) seconds for the status file written by M(mlperf.storage.engine_run) to appear, and
+    reads the engine's log to report progress (epoch n of N, files generated, elapsed time).
+  - Use it in a loop with C(until) so that every retry shows a progress line (the
+    C(mlperf.storage.progress) callback prints C(progress_line)).
+options:
+  status_file:
+    description: The status file of the run.
+    type: path
+    required: true
+  pid_file:
+    description: The pid file of the run (its start time is used for the elapsed time).
+    type: path
+  log:
+    description: The engine log to read progress from (DLIO's C(dlio.log)).
+    type: path
+  label:
+    description: Text that names the run in the progress line (for example C(run 2/6)).
+    type: str
+    default: engine
+  wait:
+    description: Seconds to wait in this call before returning C(finished=false).
+    type: float
+    default: 15
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+author:
+  - mlperf.storage contributors
+"""
+
+EXAMPLES = r"""
+- name: Wait for the run, showing progress
+  mlperf.storage.engine_wait:
+    status_file: /results/run/.engine-status.json
+    log: /results/run/dlio.log
+    label: run 2/6
+  register: engine_progress
+  until: engine_progress.finished
+  retries: 100000
+  delay: 0
+"""
+
+RETURN = r"""
+finished:
+  description: True once the engine has ended.
+  returned: always
+  type: bool
+status:
+  description: Content of the status file once finished (rc, start, end, duration_seconds, ended_by).
+  returned: always
+  type: dict
+progress:
+  description: What the log says so far (phase, epoch, epochs, files written, ...).
+  returned: always
+  type: dict
+progress_line:
+  description: One human-readable line.
+  returned: always
+  type: str
+  sample: "run 2/6: epoch 3/5, 41 s elapsed"
+elapsed_seconds:
+  description: Seconds since the engine started.
+  returned: always
+  type: float
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mlperf.storage.plugins.module_utils import _engine
+from ansible_collections.mlperf.storage.plugins.module_utils._dlio_output import progress_from_log
+
+_TAIL_BYTES = 262144
+
+
+def read_tail(path):
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - _TAIL_BYTES))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def describe(progress):
+    parts = []
+    if progress.get("epoch") and progress.get("epochs"):
+        parts.append("epoch %s/%s" % (progress["epoch"], progress["epochs"]))
+    elif progress.get("epoch"):
+        parts.append("epoch %s" % progress["epoch"])
+    if progress.get("files_total"):
+        parts.append("files %s/%s" % (progress.get("files_written") or 0, progress["files_total"]))
+    if progress.get("phase") and not parts:
+        parts.append(str(progress["phase"]))
+    return ", ".join(parts) or "starting"
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            status_file=dict(type="path", required=True),
+            pid_file=dict(type="path"),
+            log=dict(type="path"),
+            label=dict(type="str", default="engine"),
+            wait=dict(type="float", default=15),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    began = time.time()
+    status = _engine.read_status(p["status_file"])
+    while status is None and time.time() - began < p["wait"]:
+        time.sleep(0.5)
+        status = _engine.read_status(p["status_file"])
+    progress = progress_from_log(read_tail(p["log"])) if p["log"] else {}
+    started = None
+    pid_info = _engine.read_status(p["pid_file"]) if p["pid_file"] else None
+    try:
+        started = os.path.getmtime(p["pid_file"]) if pid_info else None
+    except OSError:
+        started = None
+    if status is not None:
+        elapsed = status.get("duration_seconds") or 0.0
+        line = "%s: finished (%s, exit %s) after %.0f s" % (p["label"], status.get("ended_by"), status.get("rc"),
+                                                         elapsed)
+    else:
+        elapsed = time.time() - started if started else 0.0
+        line = "%s: %s, %.0f s elapsed" % (p["label"], describe(progress), elapsed)
+    module.exit_json(changed=False, finished=status is not None, status=status or {}, progress=progress,
+                     progress_line=line, elapsed_seconds=round(elapsed, 1))
+
+
+if __name__ == "__main__":
+    main()
