@@ -1,0 +1,310 @@
+"""The rules engine: load runs, run the checks, reduce to verdicts, aggregate results."""
+from __future__ import annotations
+
+import os
+
+import yaml
+
+from .checks import Ctx, all_checks
+from .editions import DEFAULT_EDITION, EditionError, load_edition, normalize_edition
+from .issues import CLOSED, INFO, INVALID, WARNING, Issue, sort_for_display, verdict_of, worst
+from .loader import iter_run_dirs, load_run, run_from_metadata
+from .metrics import aggregate, run_metrics
+
+
+# ----------------------------------------------------------------------------------------------
+# per-run verification
+# ----------------------------------------------------------------------------------------------
+def _relax(issue, edition):
+    """Turn INVALID findings the edition's round reported as warnings into CLOSED warnings."""
+    if issue.validation != INVALID or not edition.relaxed_rules:
+        return issue
+    token = issue.extra.get("token") if issue.extra else None
+    for key in ([issue.rule_id, "%s/%s" % (issue.rule_id, token)] if token else [issue.rule_id]):
+        if key in edition.relaxed_rules:
+            issue.validation = CLOSED
+            issue.severity = WARNING
+            issue.message = "%s [warning under edition %s: %s]" % (issue.message, edition.name,
+                                                                    edition.relaxed_rules[key])
+            break
+    return issue
+
+
+def run_checks(specs, ctx, subject_issues=None):
+    """Run every applicable check; an exception becomes an INVALID issue naming the check."""
+    issues = list(subject_issues or [])
+    outcomes = []
+    for spec in specs:
+        try:
+            produced = spec.func(ctx)
+        except Exception as exc:  # a broken check must never hide a verdict
+            produced = Issue(INVALID, "Check %s failed with error: %s: %s" % (spec.name, type(exc).__name__, exc),
+                             rule_id=spec.rule_id)
+        if produced is None:
+            produced = []
+        elif isinstance(produced, Issue):
+            produced = [produced]
+        for issue in produced:
+            issue.check = issue.check or spec.name
+            issue.rule_id = issue.rule_id or spec.rule_id
+            _relax(issue, ctx.edition)
+        outcomes.append({"check": spec.name, "rule_id": spec.rule_id, "title": spec.title,
+                         "verdict": verdict_of(produced), "issues": len(produced)})
+        issues.extend(produced)
+    return issues, outcomes
+
+
+def _resolve_edition(explicit, run, submission_editions):
+    """(Edition, issues): explicit > run's own record > submission.yaml > default."""
+    issues = []
+    candidates = [("requested", explicit), ("run", run.edition_hint),
+                  ("submission.yaml", submission_editions.get((run.division, run.org)))]
+    for source, name in candidates:
+        if not name:
+            continue
+        try:
+            return load_edition(name), issues
+        except EditionError as exc:
+            issues.append(Issue(INVALID, "%s (from %s); judged under edition %s instead" % (exc, source,
+                                                                                           DEFAULT_EDITION),
+                                parameter="edition", actual=name, rule_id="EDN-01", check="resolve_edition"))
+            break
+    return load_edition(DEFAULT_EDITION), issues
+
+
+def _resolve_division(run, edition, requested=None):
+    if requested:
+        return requested, []
+    if run.division:
+        return run.division, []
+    mode = run.args.get("mode") if isinstance(run.args, dict) else None
+    if mode:
+        return str(mode), []
+    closed_flag = run.args.get("closed") if isinstance(run.args, dict) else None
+    if closed_flag is not None:  # v2.0 metadata
+        return ("closed" if closed_flag else "open"), []
+    default = edition.data.get("default_division", "closed")
+    return default, [Issue(CLOSED, "division not recorded in the path or metadata; judged as %s" % default,
+                           severity=INFO, parameter="division", actual=default, rule_id="DIV-01",
+                           check="resolve_division")]
+
+
+def verify_loaded_run(run, edition=None, division=None, package_checks=False, submission_editions=None):
+    """Verify one loaded Run in place (sets run.verdict, run.result_issues ...) and return it."""
+    run_specs, _ = all_checks()
+    ed, ed_issues = _resolve_edition(edition, run, submission_editions or {})
+    div, div_issues = _resolve_division(run, ed, division)
+    run.edition_name = ed.name
+    run.effective_division = div
+    ctx = Ctx(ed, div, planned=run.planned, run=run)
+    pre = list(run.load_issues) + ed_issues + div_issues
+    for issue in pre:
+        _relax(issue, ed)
+    if run.benchmark is None:
+        issues, outcomes = pre, []
+    else:
+        specs = [s for s in run_specs if s.applies(run, run.planned, package_checks)]
+        issues, outcomes = run_checks(specs, ctx, pre)
+    run.result_issues = sort_for_display(issues)
+    run.check_outcomes = outcomes
+    run.verdict = verdict_of(issues)
+    run.metrics = run_metrics(run) if not run.planned else {}
+    return run
+
+
+def run_to_dict(run) -> dict:
+    meta = run.metadata if isinstance(run.metadata, dict) else {}
+    recorded = meta.get("verification")
+    return {
+        "path": run.rel_path,
+        "benchmark": run.benchmark,
+        "model": run.model,
+        "command": run.command,
+        "run_id": run.run_id,
+        "division": getattr(run, "effective_division", run.division),
+        "org": run.org,
+        "system": run.system,
+        "accelerator": run.accelerator,
+        "num_processes": run.num_processes,
+        "edition": getattr(run, "edition_name", None),
+        "source": run.source,
+        "verdict": run.verdict,
+        "recorded_verification": recorded.upper() if isinstance(recorded, str) else None,
+        "issues": [i.to_dict() for i in run.result_issues],
+        "checks": run.check_outcomes,
+        "metrics": run.metrics,
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# submissions (groups of runs)
+# ----------------------------------------------------------------------------------------------
+class Group:
+    def __init__(self, key, runs):
+        self.division, self.org, self.system, self.benchmark, self.model = key
+        self.runs = runs
+        self.verdict = CLOSED
+        self.issues = []
+        self.checks = []
+        self.metrics = {}
+
+    @property
+    def measured(self):
+        return [r for r in self.runs if r.command in ("run", "run_benchmark")]
+
+    @property
+    def accelerator(self):
+        for r in self.measured:
+            if r.accelerator:
+                return r.accelerator
+        return None
+
+    @property
+    def primary_run(self):
+        """The run a single-run result publishes: the latest one without INVALID findings."""
+        runs = sorted(self.measured, key=lambda r: r.run_datetime or "")
+        valid = [r for r in runs if r.verdict != INVALID]
+        pick = valid or runs
+        return pick[-1] if pick else None
+
+    def to_dict(self):
+        return {
+            "division": self.division,
+            "org": self.org,
+            "system": self.system,
+            "benchmark": self.benchmark,
+            "model": self.model,
+            "accelerator": self.accelerator,
+            "edition": getattr(self, "edition_name", None),
+            "verdict": self.verdict,
+            "runs": [r.rel_path for r in sorted(self.runs, key=lambda r: (r.command or "", r.run_datetime or ""))],
+            "issues": [i.to_dict() for i in self.issues],
+            "checks": self.checks,
+            "metrics": self.metrics,
+        }
+
+
+def _group_runs(runs):
+    groups = {}
+    for run in runs:
+        if run.benchmark is None:
+            continue
+        key = (getattr(run, "effective_division", run.division), run.org, run.system, run.benchmark, run.model)
+        groups.setdefault(key, []).append(run)
+    return [Group(key, members) for key, members in sorted(groups.items(), key=lambda kv: tuple(
+        str(x) for x in kv[0]))]
+
+
+def verify_group(group, package_checks=False):
+    _, group_specs = all_checks()
+    names = sorted(set(r.edition_name for r in group.runs))
+    edition = load_edition(names[0] if len(names) == 1 else DEFAULT_EDITION)
+    group.edition_name = edition.name
+    ctx = Ctx(edition, group.division, group=group)
+    specs = [s for s in group_specs if (s.benchmarks is None or group.benchmark in s.benchmarks)
+             and (not s.package or package_checks)]
+    pre = []
+    if len(names) > 1:
+        pre.append(Issue(INVALID, "the runs of one result were judged under different editions (%s)"
+                         % ", ".join(names), parameter="edition", actual=names, rule_id="EDN-03",
+                         check="verify_group"))
+    issues, outcomes = run_checks(specs, ctx, pre)
+    group.issues = sort_for_display(issues)
+    group.checks = outcomes
+    group.verdict = worst([verdict_of(issues)] + [r.verdict for r in group.runs])
+    group.metrics = aggregate(group, edition)
+    return group
+
+
+# ----------------------------------------------------------------------------------------------
+# reports and the public entry points
+# ----------------------------------------------------------------------------------------------
+class Report:
+    def __init__(self, results_dir, runs, groups, edition):
+        self.results_dir = results_dir
+        self.runs = runs
+        self.groups = groups
+        self.edition = edition
+        self.verdict = worst([r.verdict for r in runs] + [g.verdict for g in groups])
+        self.empty_reason = None
+
+    def to_dict(self) -> dict:
+        counts = {}
+        for r in self.runs:
+            counts[r.verdict] = counts.get(r.verdict, 0) + 1
+        out = {
+            "results_dir": self.results_dir,
+            "verdict": self.verdict,
+            "edition": self.edition,
+            "counts": counts,
+            "runs": [run_to_dict(r) for r in self.runs],
+            "submissions": [g.to_dict() for g in self.groups],
+        }
+        if self.empty_reason:
+            out["error"] = self.empty_reason
+        return out
+
+    @property
+    def run_ids(self):
+        return [r.run_id for r in self.runs]
+
+
+def _submission_editions(root):
+    """Edition declared per (division, org) in <division>/<org>/submission.yaml, if any."""
+    found = {}
+    for division in ("closed", "open", "whatif"):
+        base = os.path.join(root, division)
+        if not os.path.isdir(base):
+            continue
+        for org in sorted(os.listdir(base)):
+            path = os.path.join(base, org, "submission.yaml")
+            if not os.path.isfile(path):
+                continue
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    data = yaml.safe_load(fh)
+            except (OSError, yaml.YAMLError):
+                continue  # the per-run checks still run under the default edition
+            if isinstance(data, dict):
+                name = data.get("edition") or data.get("rules_edition") or data.get("mlperf_version")
+                if name:
+                    found[(division, org)] = normalize_edition(name)
+    return found
+
+
+def verify_tree(path, edition=None, package_checks=False) -> Report:
+    """Verify every run directory under ``path`` and every result (submission) they form."""
+    root = os.path.abspath(path)
+    if not os.path.isdir(root):
+        run = load_run(root, results_root=os.path.dirname(root))
+        verify_loaded_run(run, edition=edition)
+        return Report(root, [run], [], run.edition_name)
+    sub_ed = _submission_editions(root)
+    runs = []
+    for run_dir in iter_run_dirs(root):
+        run = load_run(run_dir, results_root=root)
+        verify_loaded_run(run, edition=edition, package_checks=package_checks, submission_editions=sub_ed)
+        runs.append(run)
+    runs.sort(key=lambda r: r.rel_path or "")
+    groups = [verify_group(g, package_checks=package_checks) for g in _group_runs(runs)]
+    if not runs:
+        empty = Report(root, [], [], normalize_edition(edition))
+        empty.verdict = INVALID
+        empty.empty_reason = "no run directories found under %s" % root
+        return empty
+    names = sorted(set(r.edition_name for r in runs))
+    return Report(root, runs, groups, names[0] if len(names) == 1 else names)
+
+
+def verify_run_dir(path, edition=None, package_checks=False) -> dict:
+    """Verify one run directory (per-run checks only) and return its run dict."""
+    run = load_run(path)
+    verify_loaded_run(run, edition=edition, package_checks=package_checks)
+    return run_to_dict(run)
+
+
+def classify_planned_run(metadata, edition="3.0", division="closed") -> dict:
+    """Classify a run before it happens from its planned metadata (spec 8.3 shape)."""
+    run = run_from_metadata(metadata, division=division)
+    verify_loaded_run(run, edition=edition, division=division)
+    return run_to_dict(run)
