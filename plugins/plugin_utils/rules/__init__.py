@@ -3,7 +3,7 @@
 Plain Python, data-driven: editions (``editions/*.yaml``) hold the tables, ``checks/`` holds the
 small check functions, ``engine`` loads runs, runs the checks and reduces them to verdicts.
 """
-from .editions import EditionError, available_editions, load_edition
+from .edition import EditionError, available_editions, load_edition
 from .engine import Report, classify_planned_run, verify_run_dir, verify_tree
 from .issues import CLOSED, INVALID, OPEN, Issue
 

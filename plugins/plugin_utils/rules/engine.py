@@ -6,7 +6,7 @@ import os
 import yaml
 
 from .checks import Ctx, all_checks
-from .editions import DEFAULT_EDITION, EditionError, load_edition, normalize_edition
+from .edition import DEFAULT_EDITION, EditionError, load_edition, normalize_edition
 from .issues import CLOSED, INFO, INVALID, WARNING, Issue, sort_for_display, verdict_of, worst
 from .loader import iter_run_dirs, load_run, run_from_metadata
 from .metrics import aggregate, run_metrics
