@@ -43,6 +43,14 @@ _PARTITION_RE = re.compile(
     r"^(?:(?:[shv]d[a-z]+|xvd[a-z]+)\d+|(?:nvme\d+n\d+|mmcblk\d+|nbd\d+|rbd\d+|loop\d+)p\d+)$"
 )
 
+# Kernel settings that change how a storage benchmark behaves; diffed between start and end.
+SYSCTLS = (
+    "vm/dirty_ratio", "vm/dirty_background_ratio", "vm/dirty_bytes", "vm/dirty_background_bytes",
+    "vm/dirty_expire_centisecs", "vm/dirty_writeback_centisecs", "vm/swappiness", "vm/vfs_cache_pressure",
+    "vm/min_free_kbytes", "vm/overcommit_memory", "vm/zone_reclaim_mode", "kernel/numa_balancing",
+    "net/core/rmem_max", "net/core/wmem_max", "fs/file-max",
+)
+
 QUEUE_SETTINGS = ("scheduler", "read_ahead_kb", "rotational", "nr_requests", "max_sectors_kb",
                   "logical_block_size", "physical_block_size")
 
@@ -483,6 +491,38 @@ def describe_paths(reader, mounts, paths):
     return described
 
 
+def collect_tunables(reader, interfaces):
+    """Sysctls from SYSCTLS, transparent huge pages, CPU frequency governor, interface MTUs."""
+    tunables = {}
+    sysctl = {}
+    for name in SYSCTLS:
+        text = reader.read("proc/sys/" + name, quiet=True)
+        if text is not None and text.strip():
+            value = _to_number(text.strip())
+            sysctl[name.replace("/", ".")] = value if value is not None else text.strip()
+    if sysctl:
+        tunables["sysctl"] = sysctl
+    thp = reader.read("sys/kernel/mm/transparent_hugepage/enabled", quiet=True)
+    if thp is not None:
+        tunables["transparent_hugepage"] = parse_scheduler(thp)[0]
+    governors = set()
+    for cpu in reader.listdir("sys/devices/system/cpu") or []:
+        if re.match(r"^cpu\d+$", cpu):
+            text = reader.read("sys/devices/system/cpu/%s/cpufreq/scaling_governor" % cpu, quiet=True)
+            if text is not None and text.strip():
+                governors.add(text.strip())
+    if governors:
+        tunables["cpu_governors"] = sorted(governors)
+    mtu = {}
+    for name in interfaces:
+        text = reader.read("sys/class/net/%s/mtu" % name, quiet=True)
+        if text is not None and text.strip().isdigit():
+            mtu[name] = int(text)
+    if mtu:
+        tunables["mtu"] = mtu
+    return tunables
+
+
 def collect_cgroup(reader, mounts):
     proc_cgroup = _parsed(reader, "proc/self/cgroup", parse_proc_cgroup)
     if proc_cgroup is None:
@@ -565,8 +605,11 @@ def collect_snapshot(reader, paths=None, label=None, now=None):
         kernel["version"] = version.strip()
     if cmdline is not None:
         kernel["cmdline"] = cmdline.strip()
+    if reader.is_live:
+        kernel["machine"] = os.uname()[4]
     if kernel:
         snapshot["kernel"] = kernel
+    snapshot["tunables"] = collect_tunables(reader, sorted(snapshot.get("net_dev", {})))
 
     os_release = reader.read("etc/os-release", quiet=True)
     if os_release is None:

@@ -300,3 +300,17 @@ def test_snapshot_of_this_host_is_consistent():
     assert snap["cpuinfo"]["threads"] == os.cpu_count()
     assert snap["paths"]["tests"]["exists"] is True
     assert snap["paths"]["tests"]["fstype"]
+
+
+def test_tunables_sysctl_thp_governor_mtu():
+    big = procfs.collect_snapshot(procfs.ProcReader(BIG))["tunables"]
+    assert big["sysctl"]["vm.dirty_ratio"] == 10 and big["sysctl"]["vm.swappiness"] == 1
+    assert "vm.overcommit_memory" not in big["sysctl"]  # absent file: left out, no warning
+    assert big["transparent_hugepage"] == "never"
+    assert big["cpu_governors"] == ["performance"]
+    assert big["mtu"] == {"ens1f0np0": 9000, "ib0": 2044, "lo": 65536}
+    vm = procfs.collect_snapshot(procfs.ProcReader(VM))
+    assert vm["tunables"]["sysctl"]["vm.dirty_ratio"] == int(text(VM, "proc/sys/vm/dirty_ratio"))
+    assert "cpu_governors" not in vm["tunables"]  # the VM has no cpufreq
+    assert vm["tunables"]["mtu"]["eth0"] == int(text(VM, "sys/class/net/eth0/mtu"))
+    assert vm["warnings"] == []
