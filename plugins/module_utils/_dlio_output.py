@@ -1,0 +1,259 @@
+# -*- coding: utf-8 -*-
+"""Readers for DLIO's own output: progress from dlio.log while a run is going, summary.json and
+per_epoch_stats.json afterwards.
+
+Target-side helper: Python 3.9+ standard library only; every function takes text, not paths.
+Both the PyPI 2.0.0 build and the MLPerf generations are understood. Their log lines differ in
+prefix ("[INFO] <ts> ..." vs "[OUTPUT] <ts> ...") and in a few words, so lines are matched on
+the message text after the timestamp.
+"""
+from __future__ import absolute_import, division, print_function
+
+import json
+import math
+import re
+
+__metaclass__ = type
+
+PHASE_STARTING = "starting"
+PHASE_DATAGEN = "datagen"
+PHASE_DATAGEN_DONE = "datagen_done"
+PHASE_TRAINING = "training"
+PHASE_CHECKPOINT = "checkpoint"
+PHASE_EVAL = "eval"
+PHASE_FINISHED = "finished"
+PHASE_FAILED = "failed"
+
+_RUNNING = re.compile(r"Running DLIO(?: \[(?P<mode>[^\]]+)\])? with (?P<procs>\d+) process")
+_DATAGEN_START = re.compile(r"Starting data generation")
+_DATAGEN_FILES = re.compile(r"Number of files for training dataset: (?P<n>\d+)")
+_DATAGEN_PROGRESS = re.compile(r"Generating [^:\[]*?Data: \[[=>\-]*\] [\d.]+% (?P<i>\d+) of (?P<n>\d+)")
+_DATAGEN_DONE = re.compile(r"Generation done")
+_EPOCH_START = re.compile(r"Starting epoch (?P<e>\d+): (?:Overriding number of steps to )?(?P<s>\d+)")
+_EPOCH_END = re.compile(r"Ending epoch (?P<e>\d+) - (?P<s>\d+) steps completed in (?P<d>[\d.]+) s")
+_STEP = re.compile(r"Rank \d+ step (?P<s>\d+) processed")
+_BLOCK_AU = re.compile(r"Epoch (?P<e>\d+) - Block \d+ \[Training\] Accelerator Utilization \[AU\] \(%\): (?P<au>[\d.]+)")
+_CKPT_START = re.compile(r"Starting checkpoint")
+_CKPT_END = re.compile(r"Ending checkpoint")
+_EVAL_START = re.compile(r"Starting eval")
+_EVAL_END = re.compile(r"Ending eval")
+_SAVED = re.compile(r"Saved outputs in|outputs saved in RANKID_output\.json")
+_EPOCHS_CFG = re.compile(r"^\[OUTPUT\]\s+epochs\s*=\s*(?P<n>\d+)\s*$")
+_METRIC = re.compile(r"\[METRIC\] (?P<name>[^:=]+?): (?P<mean>-?[\d.]+|nan)(?: \((?P<std>-?[\d.]+|nan)\))?\s*$")
+_FAILURE = re.compile(r"^(?:Traceback \(most recent call last\)|\[ERROR\]|.*(?:Error|Exception): )")
+
+
+def _number(text):
+    value = float(text)
+    return None if math.isnan(value) else value
+
+
+def progress_from_log(text, epochs=None):
+    """Where a DLIO run is, from the text of its dlio.log (or its stdout) so far.
+
+    Returns {phase, epoch, epochs, epochs_completed, step, steps_per_epoch, files_written,
+    files_total, processes, last_au_percentage, percent, metrics, error}. Unknown values are None.
+    ``epochs`` may be given by the caller (the PyPI build does not log its epoch count).
+    files_written during data generation is rank 0's position ("N of T"), so it is approximate
+    until the "Generation done" line.
+    """
+    state = {
+        "phase": None, "epoch": None, "epochs": epochs, "epochs_completed": 0, "step": None,
+        "steps_per_epoch": None, "files_written": None, "files_total": None, "processes": None,
+        "last_au_percentage": None, "percent": None, "metrics": {}, "error": None,
+    }
+    generate_only = False
+    for raw in (text or "").splitlines():
+        line = raw.rstrip()
+        match = _RUNNING.search(line)
+        if match:
+            state["phase"] = PHASE_STARTING
+            state["processes"] = int(match.group("procs"))
+            generate_only = (match.group("mode") or "").lower().startswith("generat")
+            continue
+        match = _EPOCHS_CFG.match(line)
+        if match and state["epochs"] is None:
+            state["epochs"] = int(match.group("n"))
+            continue
+        if _DATAGEN_START.search(line):
+            state["phase"] = PHASE_DATAGEN
+            state["files_written"] = 0
+            continue
+        match = _DATAGEN_FILES.search(line)
+        if match:
+            state["files_total"] = int(match.group("n"))
+            continue
+        match = _DATAGEN_PROGRESS.search(line)
+        if match:
+            state["phase"] = PHASE_DATAGEN
+            state["files_written"] = int(match.group("i"))
+            state["files_total"] = int(match.group("n"))
+            continue
+        if _DATAGEN_DONE.search(line):
+            state["phase"] = PHASE_DATAGEN_DONE
+            if state["files_total"] is not None:
+                state["files_written"] = state["files_total"]
+            continue
+        match = _EPOCH_START.search(line)
+        if match:
+            state["phase"] = PHASE_TRAINING
+            state["epoch"] = int(match.group("e"))
+            state["steps_per_epoch"] = int(match.group("s"))
+            state["step"] = 0
+            continue
+        match = _STEP.search(line)
+        if match and state["phase"] in (PHASE_TRAINING, PHASE_CHECKPOINT):
+            state["step"] = max(state["step"] or 0, int(match.group("s")))
+            continue
+        match = _BLOCK_AU.search(line)
+        if match:
+            state["last_au_percentage"] = float(match.group("au"))
+            continue
+        match = _EPOCH_END.search(line)
+        if match:
+            state["epochs_completed"] = max(state["epochs_completed"], int(match.group("e")))
+            state["step"] = int(match.group("s"))
+            continue
+        if _CKPT_START.search(line):
+            state["phase"] = PHASE_CHECKPOINT
+            continue
+        if _CKPT_END.search(line) or _EVAL_END.search(line):
+            state["phase"] = PHASE_TRAINING
+            continue
+        if _EVAL_START.search(line):
+            state["phase"] = PHASE_EVAL
+            continue
+        match = _METRIC.search(line)
+        if match:
+            state["metrics"][match.group("name").strip()] = _number(match.group("mean"))
+            state["phase"] = PHASE_FINISHED
+            continue
+        if _SAVED.search(line) and state["phase"] != PHASE_DATAGEN:
+            state["phase"] = PHASE_FINISHED
+            continue
+        if _FAILURE.match(line) and state["error"] is None:
+            state["error"] = line.strip()
+    if state["error"] is not None and state["phase"] != PHASE_FINISHED:
+        state["phase"] = PHASE_FAILED
+    if generate_only and state["phase"] == PHASE_DATAGEN_DONE:
+        state["phase"] = PHASE_FINISHED
+    state["percent"] = _percent(state)
+    return state
+
+
+def _percent(state):
+    if state["phase"] == PHASE_FINISHED:
+        return 100.0
+    if state["phase"] in (PHASE_DATAGEN, PHASE_DATAGEN_DONE) and state["files_total"]:
+        return round(100.0 * (state["files_written"] or 0) / state["files_total"], 1)
+    if state["epoch"] and state["epochs"] and state["steps_per_epoch"]:
+        done_steps = (state["epoch"] - 1) * state["steps_per_epoch"] + min(state["step"] or 0,
+                                                                            state["steps_per_epoch"])
+        return round(100.0 * done_steps / (state["epochs"] * state["steps_per_epoch"]), 1)
+    return None
+
+
+class SummaryError(ValueError):
+    """summary.json / per_epoch_stats.json text that cannot be read; the message says why."""
+
+
+def _load_json(text, what):
+    if not (text or "").strip():
+        raise SummaryError("%s is empty (the run may have been killed before writing it)" % what)
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise SummaryError("%s is not valid JSON (%s); the run may have been killed while writing it" % (what, err))
+    if not isinstance(data, dict):
+        raise SummaryError("%s must hold a JSON object, found %s" % (what, type(data).__name__))
+    return data
+
+
+_TRAIN_FIELDS = ("train_au_percentage", "train_au_mean_percentage", "train_au_stdev_percentage",
+                 "train_au_meet_expectation", "train_throughput_samples_per_second",
+                 "train_throughput_mean_samples_per_second", "train_throughput_stdev_samples_per_second",
+                 "train_io_mean_MB_per_second", "train_io_stdev_MB_per_second")
+_CHECKPOINT_PREFIXES = ("save_checkpoint_", "load_checkpoint_", "checkpoint_size_GB")
+
+
+def read_summary(text):
+    """Read a DLIO summary.json (PyPI 2.0.0 or MLPerf form) into a normalised dict.
+
+    Keeps DLIO's own field names and adds: ``start``/``end`` (also taken from start_time/end_time),
+    ``host_memory_GB_total`` (the sum: the per-host list is positionally unreliable), ``epochs``
+    (from the per-epoch AU list when absent), ``has_training_metrics``, ``has_checkpoint_metrics``,
+    ``training`` and ``checkpoint`` (the metric fields of each kind, or None).
+    Raises SummaryError on unreadable text.
+    """
+    data = _load_json(text, "summary.json")
+    metric = data.get("metric")
+    if metric is None:
+        metric = {}
+    if not isinstance(metric, dict):
+        raise SummaryError("summary.json field 'metric' must be an object, found %s" % type(metric).__name__)
+    out = dict(data)
+    out["metric"] = dict(metric)
+    out["start"] = data.get("start", data.get("start_time"))
+    out["end"] = data.get("end", data.get("end_time"))
+    memory = data.get("host_memory_GB")
+    if isinstance(memory, (int, float)):
+        memory = [memory]
+    if isinstance(memory, list):
+        try:
+            out["host_memory_GB_total"] = float(sum(float(m) for m in memory))
+        except (TypeError, ValueError):
+            raise SummaryError("summary.json field 'host_memory_GB' must be a list of numbers, found %r" % (memory,))
+    else:
+        out["host_memory_GB_total"] = None
+    training = dict((k, metric[k]) for k in _TRAIN_FIELDS if k in metric)
+    checkpoint = dict((k, v) for k, v in metric.items() if k.startswith(_CHECKPOINT_PREFIXES))
+    out["has_training_metrics"] = bool(training)
+    out["has_checkpoint_metrics"] = bool(checkpoint)
+    out["training"] = training or None
+    out["checkpoint"] = checkpoint or None
+    if out.get("epochs") is None and isinstance(metric.get("train_au_percentage"), list):
+        out["epochs"] = len(metric["train_au_percentage"])
+    return out
+
+
+def _seconds(value, where):
+    if value is None or isinstance(value, (int, float)):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SummaryError("per_epoch_stats %s: duration %r is not a number" % (where, value))
+
+
+def read_per_epoch_stats(text):
+    """Read per_epoch_stats.json (2.0.0 single file or one MLPerf per-rank file).
+
+    Returns {epoch number (int): {start, end, duration (float seconds), blocks: {name: {start, end,
+    duration}}, checkpoints: {...}, eval: {...} or None}}. 2.0.0 writes durations as strings, the
+    MLPerf generations as numbers; both come back as floats.
+    """
+    data = _load_json(text, "per_epoch_stats.json")
+    epochs = {}
+    for key, entry in data.items():
+        try:
+            number = int(key)
+        except (TypeError, ValueError):
+            continue  # not an epoch entry
+        if not isinstance(entry, dict):
+            raise SummaryError("per_epoch_stats epoch %s must be an object, found %s" % (key, type(entry).__name__))
+        item = {"start": entry.get("start"), "end": entry.get("end"),
+                "duration": _seconds(entry.get("duration"), "epoch %s" % key),
+                "blocks": {}, "checkpoints": {}, "eval": None}
+        for name, sub in entry.items():
+            if not isinstance(sub, dict):
+                continue
+            part = {"start": sub.get("start"), "end": sub.get("end"),
+                    "duration": _seconds(sub.get("duration"), "epoch %s %s" % (key, name))}
+            if name.startswith("block"):
+                item["blocks"][name] = part
+            elif name.startswith("ckpt"):
+                item["checkpoints"][name] = part
+            elif name == "eval":
+                item["eval"] = part
+        epochs[number] = item
+    return epochs
