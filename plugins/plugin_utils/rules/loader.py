@@ -165,16 +165,34 @@ class ParseError(ValueError):
     pass
 
 
+def _looks_truncated(text):
+    """True when the JSON text ends inside a string or with unclosed brackets."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_string or depth > 0
+
+
 def parse_json_text(text, where):
     try:
         return json.loads(text)
     except ValueError as exc:
-        hint = ""
-        lineno = getattr(exc, "lineno", None)
-        if lineno is not None and getattr(exc, "pos", 0) >= len(text.rstrip()) - 1:
-            hint = " (the file ends early: truncated?)"
-        elif "Expecting" in str(exc) and text.strip() and text.strip()[-1] not in "}]":
-            hint = " (the file ends early: truncated?)"
+        if not text.strip():
+            raise ParseError("%s is empty" % where)
+        hint = " (the file ends early: truncated)" if _looks_truncated(text) else ""
         raise ParseError("%s is not valid JSON: %s%s" % (where, exc, hint))
 
 
