@@ -159,7 +159,7 @@ def check_vdb_path_args(ctx):
     results = run.args.get("results_dir")
     if not root or not results:
         return ctx.invalid("storage_root/results_dir not recorded; the storage target must be given",
-                           parameter="args.storage_root")
+                           parameter="args.storage_root", extra={"token": "UNSET"})
     if str(root).rstrip("/") == str(results).rstrip("/"):
         return ctx.invalid("storage root and results directory are the same (%s)" % root,
                            parameter="args.storage_root", actual=root)
