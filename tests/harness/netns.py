@@ -1,0 +1,550 @@
+"""SSH test hosts on one machine: network namespaces on a private bridge, each with its own sshd.
+
+Every host is a network namespace ``mlpst<k>n<i>`` with a veth ``mlpst<k>v<i>`` on the bridge
+``mlpst<k>br`` and the address ``10.231.<k>.<i>`` (the bridge, i.e. the controller, is
+``10.231.<k>.254``). ``k`` is the first /24 that no address or route on the machine overlaps and
+no live harness holds. Only these names and addresses are ever touched.
+
+Each host's sshd runs inside ``unshare --uts --mount``, so inside a host (and in every SSH
+session to it) there is:
+
+* its own hostname (``hostname`` prints ``node2``; MPI tells nodes apart by it);
+* ``/etc/hosts`` listing every harness host (bind-mounted from the harness dir), so ``node3``
+  resolves for ssh, hydra's proxies calling back to the launcher, and Open MPI alike;
+* ``/etc/ssh/ssh_config`` naming the harness client key and pinned known_hosts (bind-mounted),
+  so a plain ``ssh node3`` or ``ssh 10.231.k.3`` works as root, as on a cluster whose nodes
+  were set up for MPI: ``mpirun -hosts node1,node2,node3`` needs no extra option or variable;
+* with ``shared_data=False`` a per-host directory bind-mounted at :attr:`NetnsHosts.data_dir`,
+  so the same path shows different content on every host (a shared-filesystem probe fails).
+
+The machine's real /etc and /root are never written. The controller reaches the hosts through
+the generated inventory (addresses in ``ansible_host``) or ``ssh -F <ssh_config> node1``.
+
+Needs root, iproute2 (``ip``), util-linux (``unshare``, ``nsenter``) and openssh-server.
+Run ``python tests/harness/netns.py cleanup`` to remove leftovers of crashed runs, or
+``python tests/harness/netns.py up 3`` to keep hosts up for manual work (Ctrl-C tears down).
+"""
+import fcntl
+import ipaddress
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PREFIX = "mlpst"
+STATE_DIR = "/run/mlperf-storage-netns"
+SUBNET_BASE = "10.231"
+SSHD = "/usr/sbin/sshd"
+SFTP_SERVER = "/usr/lib/openssh/sftp-server"
+_NAME_RE = re.compile(r"^%s(\d{1,3})(br|v\d{1,3}|n\d{1,3})$" % PREFIX)
+_REQUIRED_TOOLS = ("ip", "unshare", "nsenter", "ssh", "ssh-keygen", "mount")
+
+
+class HarnessError(RuntimeError):
+    """The test hosts could not be created or driven; the message says what and why."""
+
+
+def missing_prerequisites():
+    """Reasons this machine cannot run the harness (empty when it can)."""
+    reasons = []
+    if os.geteuid() != 0:
+        reasons.append("needs root (network namespaces and bind mounts)")
+    for tool in _REQUIRED_TOOLS:
+        if shutil.which(tool) is None:
+            reasons.append("'%s' not found (apt-get install -y iproute2 util-linux openssh-client)" % tool)
+    if not os.access(SSHD, os.X_OK):
+        reasons.append("%s not found (apt-get install -y openssh-server)" % SSHD)
+    return reasons
+
+
+def _run(argv, check=True, timeout=30, **kwargs):
+    try:
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise HarnessError("'%s' did not finish within %ss" % (" ".join(argv), timeout))
+    if check and proc.returncode != 0:
+        raise HarnessError("'%s' failed (exit %d): %s"
+                           % (" ".join(argv), proc.returncode, (proc.stderr or proc.stdout).strip()))
+    return proc
+
+
+def _process_start_time(pid):
+    """Kernel start time of ``pid`` (distinguishes a live owner from a reused pid), or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _claimed_networks():
+    """Networks that addresses or routes on this machine already use (the default route aside)."""
+    networks = []
+    for argv in (["ip", "-o", "-4", "addr", "show"], ["ip", "-4", "route", "show", "table", "all"]):
+        for line in _run(argv).stdout.splitlines():
+            for word in line.split():
+                if re.match(r"^\d+\.\d+\.\d+\.\d+(/\d+)?$", word):
+                    networks.append(ipaddress.ip_network(word, strict=False))
+    return [net for net in networks if net.prefixlen > 0]
+
+
+def _existing_links_and_namespaces():
+    links = [line.split(":")[1].strip().split("@")[0]
+             for line in _run(["ip", "-o", "link", "show"]).stdout.splitlines() if ":" in line]
+    namespaces = [line.split()[0] for line in _run(["ip", "netns", "list"]).stdout.splitlines() if line.strip()]
+    return links, namespaces
+
+
+def _owner_alive(state):
+    pid = state.get("pid")
+    return isinstance(pid, int) and _process_start_time(pid) == state.get("pid_start")
+
+
+def _read_states():
+    states = {}
+    if os.path.isdir(STATE_DIR):
+        for entry in os.listdir(STATE_DIR):
+            if entry.endswith(".json"):
+                try:
+                    with open(os.path.join(STATE_DIR, entry)) as handle:
+                        states[entry[:-5]] = json.load(handle)
+                except (OSError, ValueError):
+                    states[entry[:-5]] = {}
+    return states
+
+
+def _kill_namespace_processes(netns):
+    """SIGKILL every process inside ``netns`` (all of them were started there by a harness)."""
+    for _ in range(5):
+        pids = [int(p) for p in _run(["ip", "netns", "pids", netns], check=False).stdout.split() if p.isdigit()]
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+
+
+def _close_control_masters(control_dir):
+    """Stop ssh ControlPersist masters the controller left for these hosts, before the hosts vanish."""
+    if not os.path.isdir(control_dir):
+        return
+    for entry in os.listdir(control_dir):
+        _run(["ssh", "-o", "ControlPath=%s" % os.path.join(control_dir, entry), "-O", "exit", "harness-host"],
+             check=False, timeout=10)
+
+
+def cleanup_stale():
+    """Remove namespaces, links, processes and temp dirs of harness runs whose owner process is gone.
+
+    Touches only names matching ``mlpst<k>(br|v<i>|n<i>)``; harnesses of live processes are kept.
+    Returns the names removed.
+    """
+    states = _read_states()
+    live = set(tag for tag, state in states.items() if _owner_alive(state))
+    links, namespaces = _existing_links_and_namespaces()
+    removed = []
+    for netns in namespaces:
+        match = _NAME_RE.match(netns)
+        if match and match.group(1) not in live:
+            _kill_namespace_processes(netns)
+            _run(["ip", "netns", "del", netns], check=False)
+            removed.append(netns)
+    for link in links:
+        match = _NAME_RE.match(link)
+        if match and match.group(1) not in live:
+            _run(["ip", "link", "del", link], check=False)
+            removed.append(link)
+    for tag, state in states.items():
+        if tag in live:
+            continue
+        work_dir = state.get("work_dir", "")
+        if os.path.basename(work_dir).startswith(PREFIX) and os.path.isdir(work_dir):
+            _close_control_masters(os.path.join(work_dir, "cp"))
+            shutil.rmtree(work_dir, ignore_errors=True)
+        try:
+            os.unlink(os.path.join(STATE_DIR, tag + ".json"))
+        except OSError:
+            pass
+    return removed
+
+
+class Host:
+    """One test host. ``work_dir`` is private to it on the shared filesystem."""
+
+    def __init__(self, index, name, address, netns, veth, work_dir, data_source):
+        self.index = index
+        self.name = name
+        self.address = address
+        self.netns = netns
+        self.veth = veth
+        self.work_dir = work_dir
+        self.data_source = data_source  # the real directory mounted at NetnsHosts.data_dir
+        self.sshd = None  # subprocess.Popen of its sshd
+
+    def __repr__(self):
+        return "Host(%s, %s)" % (self.name, self.address)
+
+
+class NetnsHosts:
+    """``n`` SSH test hosts; use as a context manager (teardown always runs) or call start/close.
+
+    ``shared_data``: True gives every host the same :attr:`data_dir`; False mounts a per-host
+    directory at that same path (``host.data_source`` is where the controller sees each one).
+    ``python``: interpreter Ansible uses on the hosts (default: the one running this code).
+    """
+
+    def __init__(self, n=3, shared_data=True, name_prefix="node", python=None, subnet_base=SUBNET_BASE):
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 250:
+            raise HarnessError("n must be a whole number of hosts from 1 to 250, got %r" % (n,))
+        if not re.match(r"^[a-z][a-z0-9-]{0,20}$", name_prefix or ""):
+            raise HarnessError("name_prefix %r must be lower-case letters, digits and '-', "
+                               "starting with a letter (host names are <prefix><i>)" % (name_prefix,))
+        self.n = n
+        self.shared_data = shared_data
+        self.name_prefix = name_prefix
+        self.python = python or sys.executable
+        self.subnet_base = subnet_base
+        self.tag = None
+        self.hosts = []
+        self.bridge = None
+        self.network = None
+        self.work_dir = None
+        self._started = False
+        self._closed = False
+
+    # --- paths ----------------------------------------------------------------------------
+
+    def _path(self, *parts):
+        return os.path.join(self.work_dir, *parts)
+
+    @property
+    def data_dir(self):
+        """Same path on every host; shared or per-host content depending on ``shared_data``."""
+        return self._path("data")
+
+    @property
+    def client_key(self):
+        return self._path("id_ed25519")
+
+    @property
+    def known_hosts(self):
+        return self._path("known_hosts")
+
+    @property
+    def ssh_config(self):
+        """ssh client config for the controller: ``ssh -F <this> node2``."""
+        return self._path("ssh_config")
+
+    @property
+    def hosts_file(self):
+        """/etc/hosts-style name list; the hosts see it as their /etc/hosts."""
+        return self._path("hosts")
+
+    @property
+    def inventory_path(self):
+        return self._path("inventory.yml")
+
+    @property
+    def control_path_dir(self):
+        return self._path("cp")
+
+    def host(self, name):
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        raise HarnessError("no test host called %r; hosts are %s" % (name, ", ".join(h.name for h in self.hosts)))
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    def start(self):
+        if self._started:
+            raise HarnessError("this harness was already started; create a new NetnsHosts for new hosts")
+        self._started = True
+        reasons = missing_prerequisites()
+        if reasons:
+            raise HarnessError("cannot create test hosts: " + "; ".join(reasons))
+        try:
+            self._claim_subnet()
+            self._write_client_files()
+            for host in self.hosts:
+                self._create_host(host)
+            for host in self.hosts:
+                self._wait_for_sshd(host)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self):
+        """Kill every process in the hosts, delete namespaces, veths, bridge and temp files. Idempotent."""
+        if self._closed or self.tag is None:
+            self._closed = True
+            return
+        self._closed = True
+        _close_control_masters(self.control_path_dir)
+        for host in self.hosts:
+            if host.sshd is not None and host.sshd.poll() is None:
+                host.sshd.terminate()
+        for host in self.hosts:
+            if host.sshd is not None:
+                try:
+                    host.sshd.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    host.sshd.kill()
+                    host.sshd.wait(timeout=5)
+            _kill_namespace_processes(host.netns)
+            _run(["ip", "netns", "del", host.netns], check=False)
+            _run(["ip", "link", "del", host.veth], check=False)
+        _run(["ip", "link", "del", self.bridge], check=False)
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+        try:
+            os.unlink(os.path.join(STATE_DIR, self.tag + ".json"))
+        except OSError:
+            pass
+
+    def _claim_subnet(self):
+        """Pick a free 10.231.<k>.0/24 and create the bridge, under a lock shared by all harnesses."""
+        os.makedirs(STATE_DIR, exist_ok=True)
+        with open(os.path.join(STATE_DIR, "lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            cleanup_stale()
+            used = _claimed_networks()
+            links, namespaces = _existing_links_and_namespaces()
+            taken = set(_NAME_RE.match(n).group(1) for n in links + namespaces if _NAME_RE.match(n))
+            taken.update(_read_states())
+            for k in range(256):
+                network = ipaddress.ip_network("%s.%d.0/24" % (self.subnet_base, k))
+                if str(k) not in taken and not any(network.overlaps(net) for net in used):
+                    break
+            else:
+                raise HarnessError(
+                    "no free /24 under %s.0.0/16: every one overlaps an address or route of this machine "
+                    "or a running harness; pass subnet_base='10.<n>' naming an unused /16"
+                    % self.subnet_base)
+            self.tag = str(k)
+            self.network = network
+            self.bridge = "%s%sbr" % (PREFIX, self.tag)
+            self.work_dir = tempfile.mkdtemp(prefix="%s%s-" % (PREFIX, self.tag))
+            with open(os.path.join(STATE_DIR, self.tag + ".json"), "w") as handle:
+                json.dump({"pid": os.getpid(), "pid_start": _process_start_time(os.getpid()),
+                           "work_dir": self.work_dir}, handle)
+            _run(["ip", "link", "add", self.bridge, "type", "bridge"])
+        _run(["ip", "addr", "add", "%s/24" % self.controller_address, "dev", self.bridge])
+        _run(["ip", "link", "set", self.bridge, "up"])
+        for i in range(1, self.n + 1):
+            name = "%s%d" % (self.name_prefix, i)
+            host_dir = self._path("nodes", name)
+            data_source = self.data_dir if self.shared_data else os.path.join(host_dir, "data")
+            self.hosts.append(Host(i, name, str(network.network_address + i), "%s%sn%d" % (PREFIX, self.tag, i),
+                                   "%s%sv%d" % (PREFIX, self.tag, i), os.path.join(host_dir, "work"), data_source))
+
+    @property
+    def controller_address(self):
+        """The bridge's address: where the hosts reach the machine itself."""
+        return str(self.network.network_address + 254)
+
+    def _write(self, relative, text, mode=0o644):
+        path = self._path(relative)
+        with open(path, "w") as handle:
+            handle.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def _write_client_files(self):
+        for path in (self.data_dir, self.control_path_dir):
+            os.makedirs(path, exist_ok=True)
+        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mlperf-storage-test-client", "-f", self.client_key])
+        known = []
+        for host in self.hosts:
+            os.makedirs(host.work_dir, exist_ok=True)
+            os.makedirs(host.data_source, exist_ok=True)
+            key = os.path.join(os.path.dirname(host.work_dir), "ssh_host_ed25519_key")
+            _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", host.name, "-f", key])
+            with open(key + ".pub") as handle:
+                key_type, key_data = handle.read().split()[:2]
+            known.append("%s,%s %s %s" % (host.name, host.address, key_type, key_data))
+        self._write("known_hosts", "\n".join(known) + "\n")
+        with open(self.client_key + ".pub") as handle:
+            self._write("authorized_keys", handle.read(), 0o600)
+        names = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
+        names += ["%s %s" % (host.address, host.name) for host in self.hosts]
+        self._write("hosts", "\n".join(names) + "\n")
+        common = [
+            "    User root",
+            "    IdentityFile %s" % self.client_key,
+            "    IdentitiesOnly yes",
+            "    UserKnownHostsFile %s" % self.known_hosts,
+            "    GlobalKnownHostsFile /dev/null",
+            "    StrictHostKeyChecking yes",
+            "    BatchMode yes",
+            "    ConnectTimeout 5",
+            "    ServerAliveInterval 2",
+            "    ServerAliveCountMax 3",
+            "    LogLevel ERROR",
+        ]
+        # Inside the hosts names resolve through their /etc/hosts; the controller needs HostName.
+        self._write("ssh_config_hosts", "Host *\n" + "\n".join(common) + "\n")
+        controller = ["Host %s\n    HostName %s" % (host.name, host.address) for host in self.hosts]
+        self._write("ssh_config", "\n".join(controller) + "\n\nHost *\n" + "\n".join(common) + "\n")
+        self._write("inventory.yml", self.inventory_text())
+
+    def inventory(self):
+        """The YAML inventory as data: group ``clients`` holding every host."""
+        return {"all": {"children": {"clients": {
+            "hosts": {host.name: {"ansible_host": host.address} for host in self.hosts},
+            "vars": {
+                "ansible_user": "root",
+                "ansible_ssh_private_key_file": self.client_key,
+                # ServerAlive: a cut host shows up as unreachable within ~6 s, also through a
+                # persisted control master, instead of hanging until TCP gives up
+                "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes "
+                                           "-o IdentitiesOnly=yes -o ServerAliveInterval=2 "
+                                           "-o ServerAliveCountMax=3" % self.known_hosts,
+                # the harness's own ControlPersist sockets, closed at teardown (addresses get reused)
+                "ansible_control_path_dir": self.control_path_dir,
+                "ansible_python_interpreter": self.python,
+            },
+        }}}}
+
+    def inventory_text(self):
+        return json.dumps(self.inventory(), indent=2) + "\n"  # JSON is YAML
+
+    def _create_host(self, host):
+        _run(["ip", "netns", "add", host.netns])
+        _run(["ip", "link", "add", host.veth, "type", "veth", "peer", "name", "eth0", "netns", host.netns])
+        _run(["ip", "link", "set", host.veth, "master", self.bridge, "up"])
+        _run(["ip", "-n", host.netns, "addr", "add", "%s/24" % host.address, "dev", "eth0"])
+        _run(["ip", "-n", host.netns, "link", "set", "eth0", "up"])
+        _run(["ip", "-n", host.netns, "link", "set", "lo", "up"])
+        host_dir = os.path.dirname(host.work_dir)
+        config = [
+            "ListenAddress %s" % host.address,
+            "HostKey %s" % os.path.join(host_dir, "ssh_host_ed25519_key"),
+            "PidFile %s" % os.path.join(host_dir, "sshd.pid"),
+            "AuthorizedKeysFile %s" % self._path("authorized_keys"),
+            "StrictModes no",  # keys live in a temp dir, not in a home with sshd's expected modes
+            "UsePAM no",
+            "PermitRootLogin prohibit-password",
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "UseDNS no",
+            "X11Forwarding no",
+            "PrintMotd no",
+            "MaxStartups 200:30:400",  # mpirun and Ansible forks open many sessions at once
+            "MaxSessions 100",
+            "Subsystem sftp %s" % SFTP_SERVER,
+        ]
+        sshd_config = os.path.join(host_dir, "sshd_config")
+        with open(sshd_config, "w") as handle:
+            handle.write("\n".join(config) + "\n")
+        mounts = [(self.hosts_file, "/etc/hosts"), (self._path("ssh_config_hosts"), "/etc/ssh/ssh_config")]
+        if not self.shared_data:
+            mounts.append((host.data_source, self.data_dir))
+        script = "hostname %s" % shlex.quote(host.name)
+        for source, target in mounts:
+            script += " && mount --bind %s %s" % (shlex.quote(source), shlex.quote(target))
+        script += " && exec %s -D -e -f %s" % (SSHD, shlex.quote(sshd_config))
+        os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation directory
+        log = open(os.path.join(host_dir, "sshd.log"), "w")
+        try:
+            host.sshd = subprocess.Popen(
+                ["ip", "netns", "exec", host.netns, "unshare", "--uts", "--mount", "--propagation", "private",
+                 "sh", "-c", script],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            log.close()
+
+    def _wait_for_sshd(self, host, timeout=15):
+        deadline = time.monotonic() + timeout
+        while True:
+            if host.sshd.poll() is not None:
+                raise HarnessError("sshd of %s exited with %s: %s"
+                                   % (host.name, host.sshd.returncode, self.sshd_log(host)[-2000:]))
+            try:
+                with socket.create_connection((host.address, 22), timeout=1) as conn:
+                    if conn.recv(64).startswith(b"SSH-"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise HarnessError("sshd of %s (%s) not answering after %ss: %s"
+                                   % (host.name, host.address, timeout, self.sshd_log(host)[-2000:]))
+            time.sleep(0.05)
+
+    def sshd_log(self, host):
+        try:
+            with open(os.path.join(os.path.dirname(host.work_dir), "sshd.log")) as handle:
+                return handle.read()
+        except OSError:
+            return ""
+
+    # --- driving the hosts ----------------------------------------------------------------
+
+    def ssh_argv(self, host, command, connect_timeout=5):
+        """argv that runs shell ``command`` on ``host`` (a name) over SSH from the controller."""
+        self.host(host)
+        return ["ssh", "-F", self.ssh_config, "-o", "ConnectTimeout=%d" % connect_timeout, host, command]
+
+    def ssh(self, host, command, timeout=60, connect_timeout=5):
+        """Run shell ``command`` on ``host`` over SSH; returns the CompletedProcess (text)."""
+        argv = self.ssh_argv(host, command, connect_timeout)
+        try:
+            return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  stdin=subprocess.DEVNULL, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise HarnessError("'%s' on %s did not finish within %ss" % (command, host, timeout)) from exc
+
+    def exec_argv(self, host, argv):
+        """argv that runs ``argv`` inside ``host``'s namespaces (network, mounts, hostname) without SSH."""
+        pid = self.host(host).sshd.pid
+        return ["nsenter", "--target", str(pid), "--net", "--mount", "--uts", "--"] + list(argv)
+
+    def cut(self, host):
+        """Take ``host`` off the network (its bridge port goes down); its processes keep running."""
+        _run(["ip", "link", "set", self.host(host).veth, "down"])
+
+    def restore(self, host):
+        """Put ``host`` back on the network after :meth:`cut`."""
+        _run(["ip", "link", "set", self.host(host).veth, "up"])
+
+
+def _main(argv):
+    if len(argv) == 2 and argv[1] == "cleanup":
+        print("\n".join(cleanup_stale()) or "nothing to clean")
+        return 0
+    if len(argv) in (2, 3) and argv[1] == "up":
+        with NetnsHosts(n=int(argv[2]) if len(argv) == 3 else 3) as harness:
+            print("hosts: %s\ninventory: %s\nssh: ssh -F %s %s\nCtrl-C tears them down"
+                  % (", ".join("%s=%s" % (h.name, h.address) for h in harness.hosts), harness.inventory_path,
+                     harness.ssh_config, harness.hosts[0].name))
+            try:
+                signal.pause()
+            except KeyboardInterrupt:
+                pass
+        return 0
+    print("usage: netns.py cleanup | up [N]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv))
