@@ -86,10 +86,20 @@ class Edition:
         return bool(prefix) and str(generation).startswith(prefix)
 
 
-@functools.lru_cache(maxsize=None)
 def load_edition(name=None) -> Edition:
-    """Load an edition by name ("3.0", "v2.0", ...). Raises EditionError with the known names."""
-    canonical = normalize_edition(name)
+    """Load an edition by name ("3.0", "v2.0", 3 ...); one shared object per edition.
+
+    Raises EditionError naming the known editions.
+    """
+    try:
+        return _load_canonical(normalize_edition(name))
+    except EditionError as exc:
+        raise EditionError(str(exc).replace("%r" % normalize_edition(name), "%r" % (name,), 1))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_canonical(canonical) -> Edition:
+    name = canonical
     path = os.path.join(EDITIONS_DIR, canonical + ".yaml")
     if not os.path.isfile(path):
         raise EditionError(

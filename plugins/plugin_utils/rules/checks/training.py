@@ -101,11 +101,11 @@ def check_dataset_size(ctx):
     if files is None:
         return None  # reported by 3.1.1
     wl = _workload(ctx) or {}
-    record = to_number(run.param("dataset.record_length_bytes"))
-    if record is None:
-        record = wl.get("record_length_bytes")
+    # Record length and batch size are fixed by the reference workload (3.6.3 reports changes);
+    # samples per file may change in OPEN, so the run's own value counts.
+    record = wl.get("record_length_bytes") or to_number(run.param("dataset.record_length_bytes"))
+    batch = wl.get("batch_size") or to_int(run.param("reader.batch_size"))
     spf = to_int(run.param("dataset.num_samples_per_file")) or wl.get("num_samples_per_file")
-    batch = to_int(run.param("reader.batch_size")) or wl.get("batch_size")
     procs = run.num_processes
     if not record or record <= 0:
         return ctx.invalid("dataset.record_length_bytes is missing or zero; the dataset size cannot be checked",
