@@ -60,7 +60,7 @@ def _table(headers, rows):
     for row in rows:
         for idx, cell in enumerate(row):
             widths[idx] = max(widths[idx], len(cell))
-    line = "  ".join(h.ljust(widths[i]) for i, h in enumerate(headers))
+    line = "  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()
     out = [line, "  ".join("-" * w for w in widths)]
     for row in rows:
         out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())

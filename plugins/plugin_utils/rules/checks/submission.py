@@ -36,8 +36,8 @@ def check_runs_verdicts(ctx):
             continue
         reason = _short_reason(run)
         make = ctx.invalid if run.verdict == "INVALID" else ctx.open
-        issues.append(make("%s leaf %s is %s: %s" % (run.command or "?", run.rel_path or run.run_id, run.verdict,
-                                                      reason), parameter=run.rel_path, actual=run.verdict))
+        issues.append(make("%s %s is %s: %s" % (run.command or "run", run.run_datetime or run.rel_path, run.verdict,
+                                                 reason), parameter=run.rel_path, actual=run.verdict))
     if not issues:
         issues.append(ctx.ok("all %d runs are CLOSED" % len(ctx.group.runs)))
     return issues
