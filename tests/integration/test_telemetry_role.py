@@ -1,0 +1,268 @@
+"""The telemetry role end to end: ansible-playbook on localhost (connection local) runs
+start / mark / stop around a short phase, and the collected tree, index and summary are checked.
+Also: a sampler killed mid-phase, an interrupted play, and the cache-drop entry point."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGET_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+def playbook_bin():
+    for candidate in (os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                      "/tmp/ctlvenv/bin/ansible-playbook"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    pytest.skip("ansible-playbook not found next to %s nor in /tmp/ctlvenv/bin" % sys.executable)
+
+
+def run_playbook(tmp_path, text, extra_vars=None, timeout=240, check=True):
+    book = tmp_path / "play.yml"
+    book.write_text(text)
+    argv = [playbook_bin(), "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=%s" % TARGET_PYTHON,
+            str(book)]
+    if extra_vars:
+        argv[-1:-1] = ["-e", json.dumps(extra_vars)]
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"),
+               ANSIBLE_ASYNC_DIR=str(tmp_path / "async"))
+    proc = subprocess.run(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=timeout)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return proc
+
+
+def _proc_entries():
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            yield int(pid)
+
+
+def processes_writing(path):
+    """Processes holding ``path`` open: a live sampler keeps its series file open."""
+    found = []
+    for pid in _proc_entries():
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == str(path):
+                    found.append(pid)
+                    break
+            except OSError:
+                continue
+    return found
+
+
+def sampler_jobs(marker):
+    """async_wrapper / module processes of proc_sampler started by the playbooks of one test."""
+    found = []
+    for pid in _proc_entries():
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            with open("/proc/%d/environ" % pid, "rb") as handle:
+                environ = handle.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if "proc_sampler" in cmdline and marker in environ:
+            found.append(pid)
+    return found
+
+
+def wait_for(condition, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def assert_no_sampler_left(series, marker, timeout=20):
+    assert wait_for(lambda: not processes_writing(series), timeout), "a sampler still writes %s" % series
+    # the async wrapper's watchdog polls its job every few seconds before it exits too
+    assert wait_for(lambda: not sampler_jobs(marker), timeout), "proc_sampler jobs left: %s" % sampler_jobs(marker)
+
+
+PHASE = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Start telemetry
+      ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
+      vars:
+        telemetry_label: run_1
+        telemetry_host_dir: "{{ host_dir }}"
+        telemetry_paths: {data_dir: "{{ data_dir }}", results_dir: "{{ collect_dir }}"}
+        telemetry_interval: 0.2
+        telemetry_max_duration: 120
+    - name: First part of the phase
+      ansible.builtin.command: sleep 1.5
+      changed_when: false
+    - name: Mark the second part
+      ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: mark}
+      vars: {telemetry_label: run_1, telemetry_phase: epoch_2}
+    - name: Second part of the phase
+      ansible.builtin.command: sleep 1.5
+      changed_when: false
+    - name: Stop telemetry
+      ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: stop}
+      vars:
+        telemetry_label: run_1
+        telemetry_collect_dir: "{{ collect_dir }}"
+        telemetry_benchmark: training
+        telemetry_timestamp: "20261123_101500"
+    - name: Keep what the play sees
+      ansible.builtin.copy:
+        content: "{{ {'summary': telemetry_summary, 'jobs': telemetry_jobs} | to_json }}"
+        dest: "{{ collect_dir }}/../play_view.json"
+        mode: "0644"
+"""
+
+
+def test_start_mark_stop_around_a_phase(tmp_path):
+    collect = tmp_path / "results" / "run"
+    host_dir = tmp_path / "host" / "run_1"
+    (tmp_path / "data").mkdir()
+    marker = str(tmp_path)
+    run_playbook(tmp_path, PHASE, {"collect_dir": str(collect), "host_dir": str(host_dir),
+                                   "data_dir": str(tmp_path / "data")})
+    assert_no_sampler_left(host_dir / "run_1.jsonl", marker)
+
+    telemetry = collect / "telemetry"
+    assert sorted(os.listdir(telemetry)) == ["localhost.jsonl", "localhost_snapshot_end.json",
+                                             "localhost_snapshot_start.json", "snapshot_diff.json", "summary.json"]
+    assert os.listdir(host_dir) == []  # host-side files removed once fetched
+
+    index = json.loads((collect / "training_20261123_101500_timeseries.json").read_text())
+    assert index["collection_method"] == "ansible" and index["collection_interval_seconds"] == 0.2
+    assert index["hosts_requested"] == ["localhost"] and index["hosts_collected"] == ["localhost"]
+    host = index["hosts"]["localhost"]
+    assert host["file"] == "telemetry/localhost.jsonl" and host["stop_reason"] == "stop_file"
+    assert host["sampler_failed"] is False
+    # two 1.5 s sleeps plus task overhead at 0.2 s: at least 15 samples
+    assert host["samples"] >= 15
+    assert [p["name"] for p in index["phases"]] == ["run_1", "epoch_2"]
+    assert all(p["samples"] >= 5 for p in index["phases"])
+
+    lines = [json.loads(line) for line in (telemetry / "localhost.jsonl").read_text().splitlines()]
+    assert len(lines) == host["samples"] == index["num_samples"]
+    assert {"cpu", "mem", "disk", "net", "load", "phase"} <= set(lines[0])
+    phases = [line["phase"] for line in lines]
+    assert phases == sorted(phases, key=lambda p: p != "run_1")  # run_1 first, then epoch_2, never mixed
+
+    start = json.loads((telemetry / "localhost_snapshot_start.json").read_text())
+    end = json.loads((telemetry / "localhost_snapshot_end.json").read_text())
+    assert (start["label"], end["label"]) == ("start", "end")
+    assert start["paths"]["data_dir"]["resolved"] == str(tmp_path / "data")
+    assert start["paths"]["data_dir"]["fstype"]
+
+    view = json.loads((tmp_path / "results" / "play_view.json").read_text())
+    summary = view["summary"]
+    assert view["jobs"] == {}  # the stopped label is forgotten
+    assert summary["timeseries_data"] == {"file": "training_20261123_101500_timeseries.json",
+                                          "num_samples": host["samples"], "interval_seconds": 0.2,
+                                          "hosts_collected": ["localhost"]}
+    assert summary["system_info"]["num_hosts"] == 1 and summary["system_info"]["collection_method"] == "ansible"
+    assert summary["system_info"]["total_memory_bytes"] == start["meminfo"]["MemTotal"]
+    assert summary["cluster_snapshots"]["end"]["hosts"][0]["hostname"] == end["hostname"]
+    assert summary["sampler_failed"] == [] and summary == json.loads((telemetry / "summary.json").read_text())
+
+
+KILLED = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
+      vars: {telemetry_label: ckpt, telemetry_host_dir: "{{ host_dir }}", telemetry_interval: 0.2,
+             telemetry_max_duration: 120}
+    - name: Wait for a few samples
+      ansible.builtin.wait_for: {path: "{{ host_dir }}/ckpt.pid", timeout: 20}
+    - name: The sampler dies mid-phase
+      ansible.builtin.shell: "sleep 1; kill -9 $(cat {{ host_dir }}/ckpt.pid); sleep 0.5"
+      changed_when: true
+    - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: stop}
+      vars: {telemetry_label: ckpt, telemetry_collect_dir: "{{ collect_dir }}", telemetry_benchmark: checkpointing,
+             telemetry_timestamp: "20261123_111500", telemetry_stop_timeout: 5}
+    - name: The play goes on
+      ansible.builtin.copy:
+        content: "{{ telemetry_summary | to_json }}"
+        dest: "{{ collect_dir }}/../summary_seen.json"
+        mode: "0644"
+"""
+
+
+def test_sampler_killed_mid_phase_is_recorded_not_fatal(tmp_path):
+    collect = tmp_path / "results" / "run"
+    host_dir = tmp_path / "host"
+    run_playbook(tmp_path, KILLED, {"collect_dir": str(collect), "host_dir": str(host_dir)})
+    summary = json.loads((tmp_path / "results" / "summary_seen.json").read_text())
+    assert summary["sampler_failed"] == ["localhost"]
+    assert any("localhost: sampler failed" in w for w in summary["warnings"])
+    index = json.loads((collect / "checkpointing_20261123_111500_timeseries.json").read_text())
+    host = index["hosts"]["localhost"]
+    assert host["sampler_failed"] is True and host["samples"] >= 3  # the samples taken before the kill
+    for line in (collect / "telemetry" / "localhost.jsonl").read_text().splitlines():
+        json.loads(line)
+    assert_no_sampler_left(host_dir / "ckpt.jsonl", str(tmp_path))
+
+
+INTERRUPTED = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
+      vars: {telemetry_label: lost, telemetry_host_dir: "{{ host_dir }}", telemetry_interval: 0.2,
+             telemetry_max_duration: 4}
+    - name: The phase fails before telemetry stop
+      ansible.builtin.command: "false"
+      changed_when: false
+"""
+
+
+def test_interrupted_play_leaves_no_sampler_behind(tmp_path):
+    host_dir = tmp_path / "host"
+    series = host_dir / "lost.jsonl"
+    proc = run_playbook(tmp_path, INTERRUPTED, {"host_dir": str(host_dir)}, check=False)
+    assert proc.returncode != 0 and "The phase fails" in proc.stdout
+    # nobody will run stop: max_duration (4 s) must end the sampler by itself
+    assert_no_sampler_left(series, str(tmp_path), timeout=30)
+    lines = [json.loads(line) for line in series.read_text().splitlines()]
+    assert lines and all(line["phase"] == "lost" for line in lines)
+    assert lines[-1]["ts"] - lines[0]["ts"] <= 4.0
+
+
+DROP = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: drop_caches}
+      vars: {telemetry_drop_caches: "{{ drop }}"}
+    - ansible.builtin.copy:
+        content: "{{ telemetry_cache_drops | default('unset') | to_json }}"
+        dest: "{{ out }}"
+        mode: "0644"
+"""
+
+
+def test_drop_caches_only_when_asked(tmp_path):
+    out = tmp_path / "drops.json"
+    run_playbook(tmp_path, DROP, {"drop": False, "out": str(out)})
+    assert json.loads(out.read_text()) == "unset"
+    if os.geteuid() != 0:
+        pytest.skip("dropping caches needs root")
+    run_playbook(tmp_path, DROP, {"drop": True, "out": str(out), "ansible_become_method": "su"})
+    drops = json.loads(out.read_text())
+    assert len(drops) == 1 and drops[0]["host"] == "localhost"
+    assert drops[0]["ok"] is True and drops[0]["error"] is None, drops
+    assert drops[0]["time"].endswith("Z") and drops[0]["time"][:4].isdigit()
