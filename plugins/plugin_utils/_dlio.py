@@ -243,9 +243,11 @@ class _Adapter(object):
                 self.drop(key, "not read by %s; %s" % (self.generation, why))
 
     def refuse_unread(self):
-        for key in sorted(_flatten(self.cfg)):
+        for key, value in sorted(_flatten(self.cfg).items()):
             if self.is_read(key):
                 continue
+            if value in (None, {}) and any(k.startswith(key + ".") for k in self.read):
+                continue  # an empty section the engine knows: nothing in it to ignore
             readers = [g for g in GENERATIONS if g != self.generation and _key_read_by(key, g)]
             if readers:
                 fix = SUBMISSION_FIX + " (%s reads it)" % ", ".join(readers)

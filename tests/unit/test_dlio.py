@@ -207,6 +207,12 @@ class TestUnreadKeys:
         assert "pypi-2.0.0 reads it" in refused["checkpoint.num_layers"]["fix"]
         assert _adapt(cfg).ok
 
+    def test_empty_known_sections_are_harmless(self):
+        cfg = dict(wl.load_workload("retinanet", "b200"), storage={}, evaluation=None)
+        for generation in dlio.GENERATIONS:
+            assert _adapt(cfg, generation).ok
+        assert "nonsense" in _refused(_adapt(dict(cfg, nonsense={})))
+
     def test_bad_arguments(self):
         with pytest.raises(dlio.EngineError, match="unknown DLIO generation 'v9'"):
             dlio.adapt_workload({}, "v9")
