@@ -24,8 +24,8 @@ description:
 options:
   paths:
     description:
-      - Named paths to describe, such as the data and results directories
-        (C({data_dir: /mnt/data, results_dir: /mnt/results})).
+      - "Named paths to describe, such as the data and results directories
+        (C({data_dir: /mnt/data, results_dir: /mnt/results}))."
     type: dict
     default: {}
   label:

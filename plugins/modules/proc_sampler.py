@@ -10,7 +10,7 @@ module: proc_sampler
 short_description: Sample host activity from /proc into a JSON-lines file until told to stop
 version_added: "0.1.0"
 description:
-  - One long-lived sampler per host, meant to be started with C(async) and C(poll: 0) before a
+  - One long-lived sampler per host, meant to be started with C(async) and C(poll=0) before a
     benchmark phase and stopped after it by creating O(stop_file).
   - Every O(interval) seconds appends one JSON object per line to O(path) and flushes it, so a
     killed sampler loses at most the sample being written. Each sample holds a timestamp, the phase

@@ -1,5 +1,6 @@
 """The proc_facts module run in-process with patched module arguments."""
 import ast
+import re
 import json
 import os
 
@@ -70,3 +71,28 @@ def test_target_side_code_parses_as_python_3_9(relative):
         roots.update((n or "").split(".")[0] for n in names)
     assert roots <= {"__future__", "ansible", "ansible_collections", "errno", "fcntl", "hashlib", "json", "os",
                      "re", "signal", "socket", "tempfile", "time"}, roots
+
+
+DOCUMENTED = ["plugins/modules/proc_facts.py", "plugins/modules/proc_sampler.py", "plugins/action/telemetry_collect.py"]
+
+
+@pytest.mark.parametrize("relative", DOCUMENTED)
+def test_documentation_parses_and_matches_argument_spec(relative):
+    import yaml
+    with open(os.path.join(REPO, relative)) as handle:
+        tree = ast.parse(handle.read())
+    blocks = dict((node.targets[0].id, node.value.value) for node in tree.body
+                  if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                  and node.targets[0].id in ("DOCUMENTATION", "EXAMPLES", "RETURN"))
+    assert set(blocks) == {"DOCUMENTATION", "EXAMPLES", "RETURN"}
+    doc = yaml.safe_load(blocks["DOCUMENTATION"])
+    examples = yaml.safe_load(blocks["EXAMPLES"])
+    yaml.safe_load(blocks["RETURN"])
+    name = os.path.splitext(os.path.basename(relative))[0]
+    assert doc["module"] == name
+    assert any("mlperf.storage." + name in task for task in examples), "examples must use the FQCN"
+    source = open(os.path.join(REPO, relative)).read()
+    for option, spec in doc["options"].items():
+        assert spec.get("type"), "%s: option %s has no type" % (relative, option)
+        assert re.search(r"\b%s=dict\(type=\"%s\"" % (option, spec["type"]), source), \
+            "%s: option %s documented as %s but not in the argument spec that way" % (relative, option, spec["type"])
