@@ -29,6 +29,9 @@ options:
     description: Text that names the run in the progress line (for example C(run 2/6)).
     type: str
     default: engine
+  epochs:
+    description: Number of epochs the run makes, for the progress line (the PyPI DLIO build does not log it).
+    type: int
   wait:
     description: Seconds to wait in this call before returning C(finished=false).
     type: float
@@ -119,6 +122,7 @@ def main():
             pid_file=dict(type="path"),
             log=dict(type="path"),
             label=dict(type="str", default="engine"),
+            epochs=dict(type="int"),
             wait=dict(type="float", default=15),
         ),
         supports_check_mode=True,
@@ -129,7 +133,7 @@ def main():
     while status is None and time.time() - began < p["wait"]:
         time.sleep(0.5)
         status = _engine.read_status(p["status_file"])
-    progress = progress_from_log(read_tail(p["log"])) if p["log"] else {}
+    progress = progress_from_log(read_tail(p["log"]), epochs=p["epochs"]) if p["log"] else {}
     started = None
     pid_info = _engine.read_status(p["pid_file"]) if p["pid_file"] else None
     try:

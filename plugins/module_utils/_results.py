@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright: mlperf.storage contributors
+# Apache License 2.0 (see LICENSE)
+"""Results-tree primitives on the hosts: run directories that are never reused, dataset manifests,
+checksum manifests. Standard library only (Python 3.9+)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+TIMESTAMP_FORMAT = "%Y%m%d_%H%M%S"
+CHECKSUM_FILE = "CHECKSUMS.sha256"
+MANIFEST_FILE = ".mlperf-dataset.json"
+
+
+class ResultsError(Exception):
+    pass
+
+
+def reserve_run_dir(base, now=None, mode=0o755):
+    """Create <base>/<YYYYMMDD_HHMMSS> and return (path, timestamp).
+
+    mkdir is atomic: if the directory exists (another run in the same second, or a reused results tree),
+    nothing is touched and ResultsError says so.
+    """
+    stamp = time.strftime(TIMESTAMP_FORMAT, time.localtime(now if now is not None else time.time()))
+    try:
+        os.makedirs(base, mode=mode, exist_ok=True)
+    except OSError as exc:
+        raise ResultsError("cannot create %s: %s" % (base, exc.strerror))
+    path = os.path.join(base, stamp)
+    try:
+        os.mkdir(path, mode)
+    except FileExistsError:
+        raise ResultsError("run directory %s already exists; a run never writes into an existing run "
+                           "directory (wait a second and rerun, or check for a concurrent run)" % path)
+    except OSError as exc:
+        raise ResultsError("cannot create %s: %s" % (path, exc.strerror))
+    os.chmod(path, mode)  # umask must not make results world-writable or unreadable
+    return path, stamp
+
+
+def count_files(root):
+    """(number of regular files, total bytes) below root, not following links."""
+    count = 0
+    total = 0
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            if not os.path.islink(os.path.join(dirpath, name)):
+                count += 1
+                total += st.st_size
+    return count, total
+
+
+def read_manifest(data_folder):
+    try:
+        with open(os.path.join(data_folder, MANIFEST_FILE)) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def check_dataset(data_folder, spec, expected_train_files):
+    """Does the dataset in data_folder prove it matches spec? -> (matches, reason, observed)."""
+    manifest = read_manifest(data_folder)
+    train = os.path.join(data_folder, "train")
+    observed = {"train_files": None, "train_bytes": None}
+    if manifest is None:
+        return False, "no dataset manifest in %s" % data_folder, observed
+    if manifest.get("spec") != spec:
+        changed = sorted(k for k in set(spec) | set(manifest.get("spec") or {})
+                         if (manifest.get("spec") or {}).get(k) != spec.get(k))
+        return False, "the dataset was generated with other settings (%s differ)" % ", ".join(changed), observed
+    count, total = count_files(train)
+    observed.update(train_files=count, train_bytes=total)
+    if count != expected_train_files:
+        return False, "%s holds %d files, the plan needs %d" % (train, count, expected_train_files), observed
+    if manifest.get("train_bytes") != total:
+        return False, "%s holds %d bytes, the manifest recorded %s" % (train, total, manifest.get("train_bytes")), \
+            observed
+    return True, "dataset matches its manifest (%d files, %d bytes)" % (count, total), observed
+
+
+def write_manifest(data_folder, spec, generated_by):
+    count, total = count_files(os.path.join(data_folder, "train"))
+    manifest = {"spec": spec, "train_files": count, "train_bytes": total, "generated_by": generated_by,
+                "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    tmp = os.path.join(data_folder, MANIFEST_FILE + ".tmp")
+    with open(tmp, "w") as handle:
+        json.dump(manifest, handle, indent=2, sort_keys=True)
+    os.replace(tmp, os.path.join(data_folder, MANIFEST_FILE))
+    return manifest
+
+
+def sha256_file(path, chunk=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(chunk)
+            if not block:
+                break
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_checksums(run_dir):
+    """Write CHECKSUMS.sha256 (sha256sum format) for every file in run_dir; return the file count."""
+    lines = []
+    for dirpath, dirnames, filenames in os.walk(run_dir):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, run_dir)
+            if rel == CHECKSUM_FILE or os.path.islink(path):
+                continue
+            lines.append("%s  %s" % (sha256_file(path), rel))
+    tmp = os.path.join(run_dir, CHECKSUM_FILE + ".tmp")
+    with open(tmp, "w") as handle:
+        handle.write("\n".join(lines) + ("\n" if lines else ""))
+    os.replace(tmp, os.path.join(run_dir, CHECKSUM_FILE))
+    return len(lines)
