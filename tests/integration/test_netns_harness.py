@@ -9,7 +9,12 @@ import time
 
 import pytest
 
-from ansible_collections.mlperf.storage.plugins.module_utils._mpi import build_mpi_command, detect_mpi, launcher_env
+from ansible_collections.mlperf.storage.plugins.module_utils._mpi import (
+    build_mpi_command,
+    detect_mpi,
+    hostfile_text,
+    launcher_env,
+)
 from harness.netns import PREFIX, STATE_DIR, NetnsHosts, cleanup_stale
 
 pytestmark = pytest.mark.multihost
@@ -140,6 +145,9 @@ def test_unshared_data_dir_shows_each_host_its_own_files(netns_hosts):
     with open(os.path.join(harness.host("node2").data_source, "probe")) as handle:
         assert handle.read() == "written-by-node2\n"
     assert not os.path.exists(path)  # the controller's view of the path is a third, empty directory
+    inside = subprocess.run(harness.exec_argv("node2", ["sh", "-c", "hostname; cat %s" % path]),
+                            stdout=subprocess.PIPE, text=True, timeout=30)
+    assert inside.stdout == "node2\nwritten-by-node2\n"  # nsenter sees the host's own mounts and name
 
 
 # --- lifecycle ---------------------------------------------------------------------------------
@@ -233,3 +241,22 @@ def test_debian_openmpi_runs_one_rank_per_host(netns_hosts):
     exports = " ".join("%s=%s" % (k, shlex.quote(v)) for k, v in launcher_env(implementation, env).items())
     output = ssh_ok(harness, "node1", "env %s %s" % (exports, shlex.join(command)), timeout=120)
     assert sorted(output.splitlines()) == ["%s forwarded" % name for name in names]
+
+
+@pytest.mark.parametrize("implementation", ["mpich", "openmpi"])
+def test_hostfile_of_addresses_places_two_ranks_per_host(netns_hosts, implementation):
+    if implementation == "mpich":
+        mpirun, _ = engine_venv_mpich()
+    elif os.access(DEBIAN_OPENMPI, os.X_OK):
+        mpirun = DEBIAN_OPENMPI
+    else:
+        pytest.skip("Debian Open MPI not installed (apt-get install -y openmpi-bin)")
+    harness = netns_hosts(n=3)
+    hosts = [(host.address, 2) for host in harness.hosts]
+    hostfile = os.path.join(harness.data_dir, "hostfile")
+    with open(hostfile, "w") as handle:
+        handle.write(hostfile_text(implementation, hosts))
+    command = build_mpi_command(implementation, hosts, 6, ["hostname"], mpirun=mpirun, run_as_root=True,
+                                hostfile=hostfile)
+    assert sorted(ssh_ok(harness, "node1", shlex.join(command), timeout=120).split()) == \
+        ["node1", "node1", "node2", "node2", "node3", "node3"]
