@@ -286,7 +286,9 @@ def verify_tree(path, edition=None, package_checks=False) -> Report:
         verify_loaded_run(run, edition=edition, package_checks=package_checks, submission_editions=sub_ed)
         runs.append(run)
     runs.sort(key=lambda r: r.rel_path or "")
-    groups = [verify_group(g, package_checks=package_checks) for g in _group_runs(runs)]
+    # A single run directory is not a result: submission checks apply to trees only.
+    single = len(runs) == 1 and runs[0].path == root
+    groups = [] if single else [verify_group(g, package_checks=package_checks) for g in _group_runs(runs)]
     if not runs:
         empty = Report(root, [], [], normalize_edition(edition))
         empty.verdict = INVALID

@@ -181,3 +181,12 @@ def test_tiny_tree_submission_is_short_of_runs(tmp_path):
     assert "2.1.13" in rule_ids(sub["issues"])  # no datagen leaf
     assert rep["verdict"] == "INVALID"
     json.dumps(rep)  # JSON-able
+
+
+def test_verify_tree_on_one_run_directory_skips_the_result_checks(tmp_path):
+    root = tiny_tree(str(tmp_path), runs=1)
+    leaf = os.path.join(root, "closed/lab/results/smoke/training/unet3d/run/20261123_100000")
+    rep = verify_tree(leaf).to_dict()
+    assert [r["path"] for r in rep["runs"]] == ["."]
+    assert rep["submissions"] == []
+    assert rep["runs"][0]["division"] == "closed"
