@@ -61,6 +61,11 @@ def missing_prerequisites():
             reasons.append("'%s' not found (apt-get install -y iproute2 util-linux openssh-client)" % tool)
     if not os.access(SSHD, os.X_OK):
         reasons.append("%s not found (apt-get install -y openssh-server)" % SSHD)
+    if not reasons:  # root in an unprivileged container may still lack CAP_NET_ADMIN / CAP_SYS_ADMIN
+        probe = subprocess.run(["unshare", "--net", "--mount", "--uts", "true"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=30)
+        if probe.returncode != 0:
+            reasons.append("cannot create namespaces here: %s" % probe.stderr.strip())
     return reasons
 
 
