@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
-_MISSING = object()
 RUN_DIR_RE = re.compile(r"^\d{8}_\d{6}$")
 RUN_DATETIME_FORMAT = "%Y%m%d_%H%M%S"
 
@@ -121,11 +120,3 @@ def mean(values):
     if not vals:
         return None
     return sum(vals) / len(vals)
-
-
-def fmt_num(value, digits=2):
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return ("%%.%df" % digits) % value
-    return str(value)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import run_check
-from ..util import get_path, to_bool, to_int, to_number
+from ..util import to_bool, to_int, to_number
 
 K = ("kv_cache",)
 
@@ -107,7 +107,3 @@ def check_kv_summary(ctx):
     if not issues:
         issues.append(ctx.ok("%d options complete" % len(options), parameter="options"))
     return issues
-
-
-def kv_option_metric(summary, option, key):
-    return to_number(get_path(summary, "options.%s.%s" % (option, key)))

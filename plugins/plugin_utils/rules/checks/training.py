@@ -5,7 +5,7 @@ import difflib
 
 from . import run_check
 from ..datasize import GIB, required_training_files
-from ..util import flatten, get_path, same_value, to_bool, to_int, to_number
+from ..util import get_path, same_value, to_bool, to_int, to_number
 
 T = ("training",)
 
@@ -422,7 +422,3 @@ def check_datasize_leaf(ctx):
     if not issues:
         issues.append(ctx.ok("datasize leaf complete", rule_id="3.3.1"))
     return issues
-
-
-def flat_params(run):
-    return flatten(run.parameters)

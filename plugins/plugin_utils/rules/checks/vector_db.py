@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import run_check
 from .training import fs_separation_check
-from ..util import get_path, to_bool, to_number
+from ..util import get_path, to_number
 
 V = ("vector_database",)
 
@@ -169,7 +169,3 @@ def check_vdb_path_args(ctx):
 @run_check("5.4.2", "storage and results on different filesystems", benchmarks=V, planned=False)
 def check_vdb_fs_separation(ctx):
     return fs_separation_check(ctx)
-
-
-def vdb_datagen_bool(run, key):
-    return to_bool(vdb_field(run, key))
