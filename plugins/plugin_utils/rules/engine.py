@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import os
 
-import yaml
-
 from .checks import Ctx, all_checks
 from .edition import DEFAULT_EDITION, EditionError, load_edition, normalize_edition
 from .issues import CLOSED, INFO, INVALID, WARNING, Issue, sort_for_display, verdict_of, worst
-from .loader import iter_run_dirs, load_run, run_from_metadata
+from .loader import ParseError, iter_run_dirs, load_run, parse_yaml_text, run_from_metadata
 from .metrics import aggregate, run_metrics
 
 
@@ -57,8 +55,12 @@ def run_checks(specs, ctx, subject_issues=None):
 def _resolve_edition(explicit, run, submission_editions):
     """(Edition, issues): explicit > run's own record > submission.yaml > default."""
     issues = []
-    candidates = [("requested", explicit), ("run", run.edition_hint),
-                  ("submission.yaml", submission_editions.get((run.division, run.org)))]
+    declared = submission_editions.get((run.division, run.org))
+    if isinstance(declared, SubmissionYamlError):
+        issues.append(Issue(INVALID, "%s; the submission's edition cannot be read (fix the file)" % declared,
+                            parameter="submission.yaml", rule_id="EDN-01", check="resolve_edition"))
+        declared = None
+    candidates = [("requested", explicit), ("run", run.edition_hint), ("submission.yaml", declared)]
     for source, name in candidates:
         if not name:
             continue
@@ -249,6 +251,10 @@ class Report:
         return [r.run_id for r in self.runs]
 
 
+class SubmissionYamlError(str):
+    """A submission.yaml that could not be read (kept in place of the edition name)."""
+
+
 def _submission_editions(root):
     """Edition declared per (division, org) in <division>/<org>/submission.yaml, if any."""
     found = {}
@@ -260,11 +266,13 @@ def _submission_editions(root):
             path = os.path.join(base, org, "submission.yaml")
             if not os.path.isfile(path):
                 continue
+            rel = os.path.relpath(path, root)
             try:
                 with open(path, encoding="utf-8") as fh:
-                    data = yaml.safe_load(fh)
-            except (OSError, yaml.YAMLError):
-                continue  # the per-run checks still run under the default edition
+                    data = parse_yaml_text(fh.read(), rel)
+            except (OSError, ParseError) as exc:
+                found[(division, org)] = SubmissionYamlError(str(exc))
+                continue
             if isinstance(data, dict):
                 name = data.get("edition") or data.get("rules_edition") or data.get("mlperf_version")
                 if name:

@@ -347,3 +347,12 @@ def test_nothing_in_the_copy_changed_the_corpus(newfw_training):
     from _rules_helpers import CORPUS
     original = load_json(os.path.join(CORPUS, NEWFW_T, "run", RUN, "summary.json"))
     assert original["metric"]["train_au_meet_expectation"] == "success"
+
+
+def test_malformed_submission_yaml(newfw_training):
+    root, _ = newfw_training
+    with open(os.path.join(root, "closed", "NewFW", "submission.yaml"), "w", encoding="utf-8") as fh:
+        fh.write("edition: [3.0\n")
+    rep = verify_tree(root).to_dict()
+    issue = [i for i in bad(rep["runs"][0]["issues"]) if i["rule_id"] == "EDN-01"][0]
+    assert issue["message"].startswith("closed/NewFW/submission.yaml is not valid YAML at line 2")
