@@ -260,3 +260,20 @@ def test_hostfile_of_addresses_places_two_ranks_per_host(netns_hosts, implementa
                                 hostfile=hostfile)
     assert sorted(ssh_ok(harness, "node1", shlex.join(command), timeout=120).split()) == \
         ["node1", "node1", "node2", "node2", "node3", "node3"]
+
+
+def test_intelmpi_runs_two_ranks_per_host_when_installed(netns_hosts):
+    bin_dir = os.environ.get("MLPERF_TEST_INTELMPI_BIN_DIR", "")
+    launcher = os.path.join(bin_dir, "mpiexec.hydra")
+    if not (bin_dir and os.access(launcher, os.X_OK)):
+        pytest.skip("Intel MPI not configured: set MLPERF_TEST_INTELMPI_BIN_DIR to a bin dir holding "
+                    "mpiexec.hydra (e.g. a venv with 'pip install impi-rt')")
+    harness = netns_hosts(n=3)
+    path = "PATH=%s:$PATH " % shlex.quote(bin_dir)  # Intel's launcher finds its bootstrap proxy on PATH
+    implementation = detect_mpi(ssh_ok(harness, "node1", path + shlex.quote(launcher) + " --version 2>&1"))
+    assert implementation["implementation"] == "intelmpi"
+    names = [host.name for host in harness.hosts]
+    command = build_mpi_command("intelmpi", [(name, 2) for name in names], 6, ["hostname"], mpirun=launcher,
+                                run_as_root=True)
+    assert sorted(ssh_ok(harness, "node1", path + shlex.join(command), timeout=120).split()) == \
+        sorted(names * 2)
