@@ -63,7 +63,7 @@ def measure_long_lived(interval, seconds, workdir):
     while proc.poll() is None:
         try:
             cpu = proc_cpu_seconds(proc.pid)
-            rss = proc_rss_kib(proc.pid)
+            rss = proc_rss_kib(proc.pid) or rss  # None once the process is exiting
         except (IOError, OSError, IndexError):
             pass
         time.sleep(0.05)
