@@ -343,10 +343,16 @@ def test_checksum_manifest_rejects_paths_outside_the_run(newfw_training):
     assert "INTEGRITY-03" in rule_ids(run["issues"])
 
 
-def test_nothing_in_the_copy_changed_the_corpus(newfw_training):
+def test_mutating_a_copy_leaves_the_corpus_untouched(newfw_training):
     from _rules_helpers import CORPUS
-    original = load_json(os.path.join(CORPUS, NEWFW_T, "run", RUN, "summary.json"))
-    assert original["metric"]["train_au_meet_expectation"] == "success"
+    original = os.path.join(CORPUS, NEWFW_T, "run", RUN, "summary.json")
+    with open(original, "rb") as fh:
+        before = hashlib.sha256(fh.read()).hexdigest()
+    _, base = newfw_training
+    edit_json(os.path.join(base, "run", RUN, "summary.json"), lambda s: s.__setitem__("num_hosts", 3))
+    with open(original, "rb") as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == before
+    assert load_json(os.path.join(base, "run", RUN, "summary.json"))["num_hosts"] == 3
 
 
 def test_malformed_submission_yaml(newfw_training):
