@@ -305,6 +305,11 @@ def test_layout_must_agree_with_metadata():
     assert verdict("check_layout_matches_metadata", run) == "CLOSED"
     run.layout["model"] = "retinanet"
     assert verdict("check_layout_matches_metadata", run) == "INVALID"
+    # a run made in open mode cannot be filed under closed/
+    run.layout = {"division": "closed"}
+    run.args["mode"] = "open"
+    issues = check("check_layout_matches_metadata", run)
+    assert [(i.parameter, i.expected, i.actual) for i in issues] == [("division", "closed", "open")]
 
 
 def test_leaf_files():

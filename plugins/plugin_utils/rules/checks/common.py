@@ -45,6 +45,8 @@ def check_layout_matches_metadata(ctx):
              ("run_datetime", layout.get("run_datetime"), meta.get("run_datetime"))]
     if run.benchmark != "checkpointing":
         pairs.append(("command", layout.get("command"), meta.get("command")))
+    mode = run.args.get("mode") if isinstance(run.args, dict) else None
+    pairs.append(("division", layout.get("division"), mode))
     for name, from_path, from_meta in pairs:
         if from_path and from_meta and str(from_path) != str(from_meta):
             issues.append(ctx.invalid("the run directory path says %s=%s but %s records %s=%s; the run is filed "
