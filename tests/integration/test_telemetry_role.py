@@ -266,3 +266,37 @@ def test_drop_caches_only_when_asked(tmp_path):
     assert len(drops) == 1 and drops[0]["host"] == "localhost"
     assert drops[0]["ok"] is True and drops[0]["error"] is None, drops
     assert drops[0]["time"].endswith("Z") and drops[0]["time"][:4].isdigit()
+
+
+CHECK = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
+      vars: {telemetry_label: dry, telemetry_host_dir: "{{ host_dir }}"}
+    - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: stop}
+      vars: {telemetry_label: dry, telemetry_collect_dir: "{{ collect_dir }}", telemetry_benchmark: training,
+             telemetry_timestamp: "20261123_131500"}
+    - ansible.builtin.assert:
+        that:
+          - ansible_facts.mlperf_proc.label == 'end'
+          - telemetry_host_result.sampler_failed
+          - telemetry_summary is not defined
+"""
+
+
+def test_check_mode_snapshots_but_starts_and_writes_nothing(tmp_path):
+    host_dir = tmp_path / "host"
+    collect = tmp_path / "results" / "run"
+    book = tmp_path / "check.yml"
+    book.write_text(CHECK)
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_ASYNC_DIR=str(tmp_path / "async"))
+    proc = subprocess.run([playbook_bin(), "--check", "-i", "localhost,", "-c", "local",
+                           "-e", "ansible_python_interpreter=%s" % TARGET_PYTHON,
+                           "-e", json.dumps({"host_dir": str(host_dir), "collect_dir": str(collect)}), str(book)],
+                          cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert not host_dir.exists() and not collect.exists()
+    assert not sampler_jobs(str(tmp_path))
