@@ -8,7 +8,6 @@ need_apt=()
 command -v ssh >/dev/null || need_apt+=(openssh-client)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 command -v ip >/dev/null || need_apt+=(iproute2)
-command -v rsync >/dev/null || need_apt+=(rsync)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "bootstrap: installing ${need_apt[*]}"
@@ -19,13 +18,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 python=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$python" -m venv .venv
+venv=${VENV:-.venv}
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
 fi
-stamp=.venv/.requirements.sha256
+stamp=$venv/.requirements.sha256
 want=$(cat requirements/*.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/controller.txt -r requirements/test.txt
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements/controller.txt -r requirements/test.txt
   echo "$want" > "$stamp"
 fi
-echo "bootstrap: controller ready ($(.venv/bin/ansible --version | head -1))"
+echo "bootstrap: controller ready in $venv ($("$venv/bin/ansible" --version | head -1))"

@@ -2,9 +2,9 @@
 import os
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLLECTIONS = os.path.join(REPO, ".collections")
-CORPUS = os.environ.get("MLPERF_CORPUS", os.path.join(os.path.dirname(REPO), "shared", "corpus"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _testpaths import COLLECTIONS, CORPUS, REPO  # noqa: E402,F401  (re-exported for older imports)
 
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)

@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize as ds
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _workloads as wl
 
-from conftest import CORPUS  # noqa: E402  (tests/ is on sys.path under pytest's rootdir conftest)
+from _testpaths import CORPUS
 
 GIB = 1024 ** 3
 

@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _dlio_output as out
 
-from conftest import CORPUS
+from _testpaths import CORPUS
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "dlio")
 
