@@ -113,8 +113,18 @@ EXAMPLES = r"""
 RETURN = r"""
 plan:
   description: The plan (datasize, commands, paths, parameters, classification, warnings, notes).
-  returned: always
+  returned: success
   type: dict
+errors:
+  description: Every problem that stops the plan, each with C(variable), C(message) and C(fix).
+  returned: failure
+  type: list
+  elements: dict
+plan_warnings:
+  description: The plan's warnings, when it fails.
+  returned: failure
+  type: list
+  elements: str
 """
 
 from ansible.plugins.action import ActionBase
@@ -132,12 +142,44 @@ def client_record(host, hv):
             "memtotal_bytes": int(memtotal) if memtotal else None, "cores": int(cores) if cores else None}
 
 
+ARGUMENT_SPEC = dict(
+    edition=dict(type="str", required=True),
+    division=dict(type="str", required=True),
+    model=dict(type="str", required=True),
+    accelerator=dict(type="str", required=True),
+    params=dict(type="raw", default={}),  # type checked by the plan, which names mlperf_params
+    clients=dict(type="list", elements="str", required=True),
+    launcher=dict(type="str", required=True),
+    accelerators_per_host=dict(type="int", required=True),
+    client_memory_gb=dict(type="float", default=0),
+    runs=dict(type="int", default=0),
+    org=dict(type="str", required=True),
+    system=dict(type="str", required=True),
+    paths=dict(type="dict", required=True),
+    allow_invalid=dict(type="bool", default=False),
+    mpi_extra_args=dict(type="list", elements="str", default=[]),
+)
+
+
+def failure_message(errors):
+    """The terminal text of a plan that cannot start: one numbered problem per entry, each with its fix."""
+    lines = ["The training plan has %d problem(s); nothing was started:" % len(errors)]
+    for number, err in enumerate(errors, 1):
+        lines.append("%d. [%s] %s" % (number, err["variable"], err["message"]))
+        lines.append("   fix: %s" % err["fix"])
+    if any(err["message"].startswith("the planned run would be INVALID") for err in errors):
+        lines.append("A run that is only INVALID can still be made with mlperf_allow_invalid: true "
+                     "(recorded in its metadata; never a valid submission).")
+    return "\n".join(lines)
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        args = dict(self._task.args)
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = dict(args)
         hostvars = task_vars.get("hostvars", {})
         launcher_vars = hostvars.get(args["launcher"], {})
         env = launcher_vars.get("python_env_result") or {}
@@ -160,10 +202,10 @@ class ActionModule(ActionBase):
             "allow_invalid": bool(args.get("allow_invalid")),
         }
         plan = _training_plan.plan_training(req)
-        result.update(changed=False, plan=plan)
         if plan["errors"]:
-            lines = ["The training plan has %d problem(s); nothing was started:" % len(plan["errors"])]
-            for n, err in enumerate(plan["errors"], 1):
-                lines.append("%d. [%s] %s\n   fix: %s" % (n, err["variable"], err["message"], err["fix"]))
-            result.update(failed=True, msg="\n".join(lines))
+            # the problems only: the whole plan would bury the message under pages of JSON
+            result.update(changed=False, failed=True, msg=failure_message(plan["errors"]),
+                          errors=plan["errors"], plan_warnings=plan["warnings"])
+        else:
+            result.update(changed=False, plan=plan)
         return result

@@ -12,6 +12,7 @@ caller can show all of them at once.
 from __future__ import annotations
 
 import copy
+import re
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _mpi
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize, _dlio, _workloads
@@ -41,6 +42,50 @@ def _error(variable, message, fix):
     return {"variable": variable, "message": message, "fix": fix}
 
 
+def _pair_error(message):
+    """check_pair's "mlperf_x: what ... . Set/Choose ..." text -> an error entry with the fix apart."""
+    variable, _, text = message.partition(": ")
+    if not variable.startswith("mlperf_"):
+        variable, text = "mlperf_model", message
+    for marker in (". Set ", ". Choose "):
+        if marker in text:
+            what, _, fix = text.partition(marker)
+            return _error(variable, what, marker[2:].lower() + fix.rstrip("."))
+    return _error(variable, text, "see docs/inventory.md for the models and accelerators each edition allows")
+
+
+# rules-engine issue parameter -> the inventory variable that changes it
+_ISSUE_VARIABLES = {
+    "model": "mlperf_model", "accelerator": "mlperf_accelerator", "division": "mlperf_division",
+    "edition": "mlperf_edition", "engine.generation": "mlperf_env_profile",
+    "num_processes": "mlperf_accelerators_per_host", "num_hosts": "mlperf_accelerators_per_host",
+    "args.data_dir": "mlperf_data_dir", "args.results_dir": "mlperf_results_dir",
+}
+_AT_LEAST_RE = re.compile(r"(\d+)")
+
+
+def _classification_error(issue, verdict, division):
+    """One error entry for one INVALID (or, in closed, OPEN) issue of the planned run's classification."""
+    parameter = issue.get("parameter")
+    variable = _ISSUE_VARIABLES.get(parameter, "mlperf_params")
+    message = "the planned run would be %s: %s" % (verdict, issue["message"])
+    if parameter == "dataset.num_files_train" and issue.get("rule_id") == "3.1.2":
+        match = _AT_LEAST_RE.search(str(issue.get("expected") or ""))
+        minimum = match.group(1) if match else "the minimum"
+        fix = ("set dataset.num_files_train to at least %s in mlperf_params, or remove it from mlperf_params "
+               "(the plan then uses the datasize minimum)" % minimum)
+    elif parameter == "engine.generation":
+        fix = "%s (mlperf_env_profile: submission, then playbooks/provision.yml)" % (
+            "install the MLPerf DLIO build on every client")
+    elif verdict == "OPEN":
+        fix = "remove %s from mlperf_params, or set mlperf_division: open" % parameter
+    elif variable == "mlperf_params" and parameter:
+        fix = "remove %s from mlperf_params (the %s division keeps the reference value)" % (parameter, division)
+    else:
+        fix = "change %s as the message says" % variable
+    return _error(variable, message, fix)
+
+
 def _adapt_overrides(overrides, generation):
     """Adapt dotted overrides to the engine generation: (adapted dotted dict, translations, refusals)."""
     if not overrides:
@@ -68,29 +113,37 @@ def plan_training(req):
     edition, division = str(req["edition"]), req["division"]
     model, accelerator = req["model"], req["accelerator"]
     for message in _workloads.check_pair(model, accelerator, edition, division):
-        variable = message.split(":", 1)[0] if message.startswith("mlperf_") else "mlperf_model"
-        errors.append(_error(variable, message, "see docs/inventory.md for the models and accelerators "
-                                                "each edition and division allows"))
+        errors.append(_pair_error(message))
     if errors:
         return plan
-    params = dict(req.get("params") or {})
-    try:
-        classes = _workloads.classify_overrides(params, edition, division)
-    except _workloads.WorkloadError as exc:
-        errors.append(_error("mlperf_params", str(exc), "give mlperf_params as a mapping of dotted keys"))
+    params = req.get("params")
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        errors.append(_error("mlperf_params", "mlperf_params is a %s; it must be a mapping of dotted workload keys "
+                                              "to values" % type(params).__name__,
+                             "write it as a mapping, e.g. mlperf_params: {reader.read_threads: 8}"))
         return plan
+    params = dict(params)
+    classes = _workloads.classify_overrides(params, edition, division)
     plan["override_classes"] = classes
     for entry in classes:
         if entry["class"] == _workloads.OPEN and division == "closed":
-            errors.append(_error("mlperf_params", entry["message"],
-                                 "use mlperf_division: open, or remove %s from mlperf_params" % entry["key"]))
+            errors.append(_error("mlperf_params", "%s may only be overridden in the OPEN division, and "
+                                                  "mlperf_division is closed" % entry["key"],
+                                 "remove %s from mlperf_params, or set mlperf_division: open" % entry["key"]))
 
     # Rank layout: one rank per simulated accelerator, the same count on every client.
     clients = req["clients"]
+    if not clients:
+        errors.append(_error("clients", "the inventory group 'clients' has no hosts",
+                             "put the hosts that run benchmark ranks in a group named 'clients'"))
+        return plan
     try:
         hosts_slots, np = _mpi.rank_layout([c["mpi_host"] for c in clients], int(req["accelerators_per_host"]))
-    except ValueError as exc:
-        errors.append(_error("mlperf_accelerators_per_host", str(exc), "set it to a positive integer"))
+    except (TypeError, ValueError) as exc:
+        errors.append(_error("mlperf_accelerators_per_host", str(exc),
+                             "set mlperf_accelerators_per_host to a whole number of at least 1"))
         return plan
 
     # Dataset size from the clients' real memory unless an explicit per-host figure is given.
@@ -165,9 +218,13 @@ def plan_training(req):
             if refusal["key"] in seen:
                 continue
             seen.add(refusal["key"])
+            fix = refusal["fix"]
+            if refusal["key"] in params:
+                fix = ("remove %s from mlperf_params (%s)" % (refusal["key"], fix) if fix.startswith("did you mean")
+                       else "%s, or remove %s from mlperf_params" % (fix, refusal["key"]))
             errors.append(_error("mlperf_params" if refusal["key"] in overrides else "mlperf_env_profile",
                                  "the installed engine (DLIO %s) would not apply %s: %s" % (
-                                     generation, refusal["key"], refusal["reason"]), refusal["fix"]))
+                                     generation, refusal["key"], refusal["reason"]), fix))
     plan["engine"] = dict(engine, translations=adapted["run"]["translations"])
 
     # MPI commands, with the run directory filled in per run.
@@ -221,15 +278,20 @@ def plan_training(req):
     classification = classify_planned_run(metadata, edition=edition, division=division)
     plan["classification"] = classification
     verdict = classification["verdict"]
+    # Keys already reported above (open keys in closed, engine refusals) are not reported twice.
+    reported = set(entry["key"] for entry in classes
+                   if entry["class"] == _workloads.OPEN and division == "closed")
+    reported.update(seen)
     if verdict == "INVALID" and not req.get("allow_invalid"):
-        reasons = [i["message"] for i in classification["issues"] if i["validation"] == "INVALID"]
-        errors.append(_error("mlperf_params", "the planned run would be INVALID: " + "; ".join(reasons),
-                             "fix the reasons above, or set mlperf_allow_invalid: true to run anyway "
-                             "(recorded; never a valid submission)"))
+        for issue in classification["issues"]:
+            if issue["validation"] == "INVALID" and issue.get("parameter") not in reported:
+                errors.append(_classification_error(issue, "INVALID", division))
+                reported.add(issue.get("parameter"))
     elif verdict == "OPEN" and division == "closed":
-        reasons = [i["message"] for i in classification["issues"] if i["validation"] == "OPEN"]
-        errors.append(_error("mlperf_division", "the planned run can only be OPEN: " + "; ".join(reasons),
-                             "set mlperf_division: open"))
+        for issue in classification["issues"]:
+            if issue["validation"] == "OPEN" and issue.get("parameter") not in reported:
+                errors.append(_classification_error(issue, "OPEN", division))
+                reported.add(issue.get("parameter"))
     return plan
 
 
