@@ -6,6 +6,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _testpaths import COLLECTIONS, CORPUS, REPO  # noqa: E402,F401  (re-exported for older imports)
 
+# ansible-playbook, ansible-runner and molecule of the interpreter running the tests come first on PATH
+_BIN = os.path.dirname(sys.executable)
+if os.environ.get("PATH", "").split(os.pathsep)[0] != _BIN:
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 

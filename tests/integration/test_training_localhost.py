@@ -1,0 +1,168 @@
+"""The training benchmark end to end on localhost, with the real DLIO, run the way AWX runs it (ansible-runner).
+
+Provisions the embedded environment (the real lock: DLIO 2.0.0, tensorflow-cpu, CPU torch, MPICH wheel), then runs
+playbooks/run_training.yml twice into a temporary results tree and checks what a user would check: the layout, the
+metadata, the engine's summary, the checksums, the verdict in the job artifacts, and that the second invocation
+adds new run directories, reuses the dataset and leaves the first runs byte-for-byte intact.
+"""
+import hashlib
+import json
+import os
+import shutil
+
+import pytest
+
+from _testpaths import REPO
+
+ansible_runner = pytest.importorskip("ansible_runner")
+
+pytestmark = pytest.mark.integration
+
+VENV = "/var/tmp/mlperf-storage/venv"  # the embedded inventory's environment, shared with the README run
+
+
+def run_playbook(tmp_path, playbooks, extravars, name):
+    private = tmp_path / ("runner-" + name)
+    private.mkdir()
+    result = ansible_runner.run(
+        private_data_dir=str(private),
+        project_dir=REPO,
+        playbook=playbooks,
+        inventory=os.path.join(REPO, "inventories", "local", "hosts.yml"),
+        extravars=extravars,
+        envvars={"ANSIBLE_CONFIG": os.path.join(REPO, "ansible.cfg")},
+        quiet=True,
+    )
+    stdout = result.stdout.read()
+    (tmp_path / (name + ".log")).write_text(stdout)
+    return result, stdout
+
+
+def artifact_data(result):
+    for event in result.events:
+        if event.get("event") == "playbook_on_stats":
+            return event["event_data"].get("artifact_data") or {}
+    return {}
+
+
+def tree_digest(root):
+    """sha256 of every file below root, hidden ones included."""
+    digest = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as handle:
+                digest[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
+    return digest
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("training")
+    out = {name: base / name for name in ("results", "data", "work")}
+    for path in out.values():
+        path.mkdir()
+    return out
+
+
+def test_training_end_to_end_twice(tmp_path, dirs):
+    extravars = {
+        "mlperf_results_dir": str(dirs["results"]),
+        "mlperf_data_dir": str(dirs["data"]),
+        "mlperf_work_dir": str(dirs["work"]),
+        "mlperf_runs": 2,
+        "python_env_dir": VENV,
+    }
+    # provisioning is idempotent: the first time it installs the real environment, afterwards it is seconds
+    prov, prov_out = run_playbook(tmp_path, "playbooks/provision.yml", extravars, "provision")
+    assert prov.rc == 0, prov_out[-3000:]
+    first, out1 = run_playbook(tmp_path, "playbooks/run_training.yml", extravars, "first")
+    assert first.rc == 0, out1[-4000:]
+    assert "Traceback" not in out1
+
+    model_dir = dirs["results"] / "open" / "embedded" / "results" / "localhost" / "training" / "unet3d"
+    runs = sorted((model_dir / "run").iterdir())
+    datagens = sorted((model_dir / "datagen").iterdir())
+    datasizes = sorted((model_dir / "datasize").iterdir())
+    assert len(runs) == 2 and len(datagens) == 1 and len(datasizes) == 1
+
+    # the dataset the runs read is the one the plan asked for
+    train_files = sorted((dirs["data"] / "unet3d" / "train").iterdir())
+    assert len(train_files) == 128
+    manifest = json.loads((dirs["data"] / "unet3d" / ".mlperf-dataset.json").read_text())
+    assert manifest["train_files"] == 128 and manifest["generated_by"] == str(datagens[0])
+
+    for run in runs:
+        ts = run.name
+        meta = json.loads((run / ("training_%s_metadata.json" % ts)).read_text())
+        summary = json.loads((run / "summary.json").read_text())
+        assert meta["benchmark_type"] == "training" and meta["command"] == "run"
+        assert meta["model"] == "unet3d" and meta["accelerator"] == "b200"
+        assert meta["run_datetime"] == ts and meta["num_processes"] == 2
+        assert meta["exit_status"] == 0 and meta["complete"] is True and meta["runtime"] > 0
+        assert meta["parameters"]["dataset"]["num_files_train"] == 128
+        assert meta["override_parameters"]["dataset.record_length_bytes"] == 262144
+        assert meta["override_parameters"]["dataset.data_folder"] == str(dirs["data"] / "unet3d")
+        assert meta["engine"]["name"] == "dlio" and meta["engine"]["generation"] == "pypi-2.0.0"
+        assert meta["engine"]["version"] == "2.0.0"
+        # the record-length keys were translated for DLIO 2.0.0, and the translation is on record
+        assert any(t["from"] == "dataset.record_length_bytes" for t in meta["engine"]["translations"])
+        assert len(meta["env_lock_hash"]) == 64
+        assert meta["system_info"]["num_hosts"] == 1 and meta["system_info"]["total_memory_bytes"] > 0
+        assert "dlio_benchmark" in meta["executed_command"] and str(run) in meta["executed_command"]
+        assert meta["verification"] == "INVALID" and meta["allow_invalid"] is True
+        assert meta["args"]["data_dir"] == str(dirs["data"])
+        # what the engine measured
+        assert summary["num_files_train"] == 128 and summary["num_accelerators"] == 2
+        assert len(summary["metric"]["train_throughput_samples_per_second"]) == 5
+        assert summary["metric"]["train_throughput_mean_samples_per_second"] > 0
+        # streamed logs and the hydra config the engine really used
+        assert (run / "training_run.stdout.log").exists() and (run / "dlio.log").stat().st_size > 0
+        overrides = (run / "dlio_config" / "overrides.yaml").read_text()
+        assert "++workload.dataset.record_length=262144" in overrides
+        # the checksum manifest covers every file and matches
+        listed = {}
+        for line in (run / "CHECKSUMS.sha256").read_text().splitlines():
+            digest, rel = line.split("  ", 1)
+            listed[rel] = digest
+        assert tree_digest(str(run)).keys() - {"CHECKSUMS.sha256"} == listed.keys()
+        assert all(tree_digest(str(run))[rel] == digest for rel, digest in listed.items())
+
+    # the verdict reached the job artifacts and the reports were written next to the results
+    artifacts = artifact_data(first)
+    assert artifacts.get("mlperf_verdict") == "INVALID"
+    assert artifacts.get("mlperf_results_dir") == str(model_dir)
+    assert len(artifacts.get("mlperf_run_ids") or []) >= 2
+    assert "dataset.num_files_train=128 is below the minimum" in out1
+
+    before = tree_digest(str(dirs["results"]))
+    second, out2 = run_playbook(tmp_path, "playbooks/run_training.yml", extravars, "second")
+    assert second.rc == 0, out2[-4000:]
+    assert "Reusing the dataset" in out2
+    after = tree_digest(str(dirs["results"]))
+    # every file of the first invocation is still there, unchanged
+    unchanged = {rel: digest for rel, digest in before.items() if "mlperf-rules-report" not in rel}
+    assert all(after.get(rel) == digest for rel, digest in unchanged.items())
+    runs2 = sorted((model_dir / "run").iterdir())
+    assert len(runs2) == 4 and runs2[:2] == runs
+    assert len(sorted((model_dir / "datagen").iterdir())) == 1  # dataset reused, not regenerated
+
+
+def test_check_mode_plans_and_starts_nothing(tmp_path, dirs):
+    if not os.path.exists(os.path.join(VENV, "bin", "dlio_benchmark")):
+        pytest.skip("the embedded environment is provisioned by test_training_end_to_end_twice")
+    results = tmp_path / "results-check"
+    results.mkdir()
+    extravars = {"mlperf_results_dir": str(results), "mlperf_data_dir": str(dirs["data"]),
+                 "mlperf_work_dir": str(dirs["work"]), "python_env_dir": VENV}
+    private = tmp_path / "runner-check"
+    private.mkdir()
+    result = ansible_runner.run(
+        private_data_dir=str(private), project_dir=REPO, playbook="playbooks/run_training.yml",
+        inventory=os.path.join(REPO, "inventories", "local", "hosts.yml"), extravars=extravars,
+        envvars={"ANSIBLE_CONFIG": os.path.join(REPO, "ansible.cfg")}, cmdline="--check", quiet=True)
+    out = result.stdout.read()
+    assert result.rc == 0, out[-3000:]
+    assert "planned verdict: INVALID" in out
+    assert list(results.iterdir()) == []
+    shutil.rmtree(private, ignore_errors=True)
