@@ -166,8 +166,11 @@ def plan_training(req):
     try:
         template = _workloads.load_workload(model, accelerator, edition)
         datagen_template = _workloads.load_datagen_workload(model, edition)
-        user_config = _workloads.merge_overrides(template, params)
-        datasize = _datasize.training_datasize_for_workload(user_config, total_memory, np, edition)
+        # The size rule is stated in the reference workload's samples (record length and batch size may not
+        # change); only the OPEN-allowed samples-per-file of the user counts, as the rules engine does.
+        sizing = _workloads.merge_overrides(template, {k: v for k, v in params.items()
+                                                       if k == "dataset.num_samples_per_file"})
+        datasize = _datasize.training_datasize_for_workload(sizing, total_memory, np, edition)
     except (_workloads.WorkloadError, _datasize.DatasizeError) as exc:
         errors.append(_error("mlperf_params", str(exc), "check mlperf_params against the workload"))
         return plan
