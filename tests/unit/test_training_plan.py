@@ -76,8 +76,9 @@ def test_embedded_inventory_plan():
     assert plan["errors"] == []  # INVALID, but mlperf_allow_invalid is set there
     assert plan["num_files_train"] == 128 and plan["num_processes"] == 2
     assert plan["rank_layout"] == {"hosts": [["localhost", 2]], "np": 2, "oversubscribe": False}
-    # the inventory overrides the record length to 256 KiB; the datasize rule uses the config the run reads
-    expected, by_memory, by_steps = required_files(8 * GIB, 262144, 2, UNET3D_BATCH)
+    # the inventory overrides the record length to 256 KiB, but the size rule is stated in the reference
+    # workload's samples (the record length may not change), exactly as the rules engine checks it afterwards
+    expected, by_memory, by_steps = required_files(8 * GIB, UNET3D_RECORD, 2, UNET3D_BATCH)
     assert (plan["datasize"]["required_files"], plan["datasize"]["files_by_memory"],
             plan["datasize"]["files_by_steps"]) == (expected, by_memory, by_steps)
     assert plan["datasize"]["dominant"] == ("memory" if by_memory >= by_steps else "steps")
