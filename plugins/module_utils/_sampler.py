@@ -302,11 +302,8 @@ class Sampler:
             handle.close()
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
-            if self.pid_file:
-                try:
-                    os.unlink(self.pid_file)
-                except OSError:
-                    pass
+            # the pid file stays: it marks "this sampler started", so a waiter never blocks on a
+            # sampler that already ended; whoever starts the next one removes it first
 
     def _loop(self, handle):
         started = self.clock()

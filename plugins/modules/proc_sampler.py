@@ -47,9 +47,11 @@ options:
     type: path
   pid_file:
     description:
-      - File the sampler writes its process id to once it is running (removed when it exits).
-        Waiting for this file before creating O(stop_file) avoids stopping a sampler that has not
-        started yet.
+      - File the sampler writes its process id to once it is running. It is left in place when the
+        sampler exits, so waiting for it never blocks on a sampler that already ended; remove it
+        before starting the next sampler on the same path.
+      - Waiting for this file before creating O(stop_file) avoids stopping a sampler that has not
+        started yet (its stale-stop-file cleanup would remove the request).
       - Defaults to O(path) with C(.pid) appended.
     type: path
   label:

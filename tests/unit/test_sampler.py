@@ -295,7 +295,7 @@ def test_real_sampler_stop_file(tmp_path):
     summary = finish(proc)
     assert time.time() - started < 1.5
     assert summary["stop_reason"] == "stop_file" and 3 <= summary["samples"] <= 7
-    assert not os.path.exists(pid_file)
+    assert open(pid_file).read().strip() == str(proc.pid)  # kept after exit: "it started"
 
 
 def test_real_sampler_max_samples(tmp_path):
@@ -386,3 +386,23 @@ def test_module_bad_input_fails_with_explanation(tmp_path, capsys):
     result = run_module(proc_sampler, {"path": str(tmp_path / "nodir" / "s"), "max_samples": 1}, capsys)
     assert result["failed"] is True and "does not exist" in result["msg"]
     assert "Traceback" not in result["msg"]
+
+
+def test_unreadable_and_truncated_proc_files_never_stop_sampling(tmp_path):
+    """Against a root whose files are cut or missing: samples keep coming with what can be read,
+    and each problem is reported once, not once per sample."""
+    reader = procfs.ProcReader(os.path.join(HERE, "fixtures", "proc", "truncated-reads"))
+    fake = FakeClock()
+    summary = Sampler(path=str(tmp_path / "s.jsonl"), interval=1.0, max_duration=100.0, max_samples=5,
+                      reader=reader, clock=fake.clock, wall=fake.wall, sleep=fake.sleep).run()
+    lines = read_jsonl(str(tmp_path / "s.jsonl"))
+    assert summary["samples"] == len(lines) == 5
+    assert all("cpu" not in line and "load" not in line for line in lines)  # cut /proc/stat and loadavg
+    assert all(set(line["disk"]) == set() for line in lines)  # vda's line was cut; loop devices skipped
+    assert all(line["mem"]["total"] > 0 for line in lines)
+    assert len(summary["warnings"]) == len(set(summary["warnings"]))
+    missing = procfs.ProcReader(str(tmp_path / "empty"))
+    fake = FakeClock()
+    summary = Sampler(path=str(tmp_path / "e.jsonl"), interval=1.0, max_duration=100.0, max_samples=3,
+                      reader=missing, clock=fake.clock, wall=fake.wall, sleep=fake.sleep).run()
+    assert summary["samples"] == 3 and len(summary["warnings"]) == 5  # one per /proc file
