@@ -68,20 +68,22 @@ def parse_lock(text):
             raise LockError("lock line %d: %r uses extras; pin each distribution on its own line" % (number, raw))
         version = None
         url = None
+        exact = False
         if rest.startswith("==="):
-            version = rest[3:].strip()
+            version, exact = rest[3:].strip(), True
         elif rest.startswith("=="):
             version = rest[2:].strip()
         elif rest.startswith("@"):
             url = rest[1:].strip()
-        if (version is None and url is None) or (version is not None and ("*" in version or "," in version)):
+        if (version is None and url is None) or (version is not None and (
+                not version or "*" in version or "," in version or " " in version)):
             raise LockError(
                 "lock line %d: %r is not an exact pin; expected 'name==version' or 'name @ url'" % (number, raw)
             )
         key = normalize_name(name)
         if key in pins:
-            raise LockError("lock line %d: %s is pinned twice" % (number, name))
-        pins[key] = {"name": name, "version": version, "url": url, "line": line}
+            raise LockError("lock line %d: %s is pinned twice (first on line %d)" % (number, name, pins[key]["number"]))
+        pins[key] = {"name": name, "version": version, "url": url, "line": line, "exact": exact, "number": number}
     if not pins:
         raise LockError("the lock has no pinned distributions")
     return {"header": header, "pins": pins}
@@ -146,7 +148,7 @@ def compare(lock, installed):
         if have is None:
             problems.append({"package": pin["name"], "kind": "missing",
                              "expected": pin["version"] or pin["url"], "actual": None})
-        elif pin["version"] is not None and have["version"] != pin["version"]:
+        elif pin["version"] is not None and not version_matches(pin["version"], have["version"], pin["exact"]):
             problems.append({"package": pin["name"], "kind": "version",
                              "expected": pin["version"], "actual": have["version"]})
         elif pin["url"] is not None and not url_matches(pin["url"], have["direct_url"]):
@@ -155,16 +157,66 @@ def compare(lock, installed):
     return problems
 
 
+_VERSION_RE = re.compile(
+    r"^v?(?:(?P<epoch>\d+)!)?(?P<release>\d+(?:\.\d+)*)"
+    r"(?:[-_.]?(?P<pre>a|b|c|rc|alpha|beta|pre|preview)[-_.]?(?P<pre_n>\d*))?"
+    r"(?:-(?P<post_implicit>\d+)|[-_.]?(?P<post>post|rev|r)[-_.]?(?P<post_n>\d*))?"
+    r"(?:[-_.]?(?P<dev>dev)[-_.]?(?P<dev_n>\d*))?"
+    r"(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?$")
+_PRE_NAMES = {"alpha": "a", "beta": "b", "c": "rc", "pre": "rc", "preview": "rc"}
+
+
+def _version_key(text):
+    """A comparable normal form of a PEP 440 version (trailing .0 dropped), or None if unparseable."""
+    match = _VERSION_RE.match(text.strip().lower())
+    if not match:
+        return None
+    parts = [int(p) for p in match.group("release").split(".")]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    pre = None
+    if match.group("pre"):
+        pre = (_PRE_NAMES.get(match.group("pre"), match.group("pre")), int(match.group("pre_n") or 0))
+    post = match.group("post_implicit")
+    if post is None and match.group("post"):
+        post = match.group("post_n") or "0"
+    dev = int(match.group("dev_n") or 0) if match.group("dev") else None
+    local = re.sub(r"[-_]", ".", match.group("local")) if match.group("local") else None
+    return (int(match.group("epoch") or 0), tuple(parts), pre, None if post is None else int(post), dev, local)
+
+
+def version_matches(pinned, installed, exact=False):
+    """Whether an installed version satisfies a lock pin the way pip decides it.
+
+    ``===`` compares strings. ``==`` follows PEP 440: 2.0 equals 2.0.0, and a pin without a local label
+    (``torch==2.13.0``) is satisfied by a local build (``2.13.0+cpu``) -- pip would call that installed, so
+    reporting it as a mismatch would make the role reinstall forever.
+    """
+    if exact:
+        return pinned.strip() == installed.strip()
+    want, have = _version_key(pinned), _version_key(installed)
+    if want is None or have is None:
+        return pinned.strip().lower() == installed.strip().lower()
+    if want[5] is None:
+        have = have[:5] + (None,)
+    return want == have
+
+
+_VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+
+
 def split_vcs_url(url):
-    """'git+https://h/x.git@rev#egg=y' -> ('https://h/x.git', 'rev' or None)."""
+    """'git+https://h/x.git@rev#egg=y' -> ('https://h/x.git', 'rev' or None); other URLs keep their '@'."""
     core = url.split("#", 1)[0]
-    if core.startswith("git+"):
-        core = core[4:]
+    if not core.startswith(_VCS_PREFIXES):
+        return core, None
+    core = core.split("+", 1)[1]
     scheme, sep, rest = core.partition("://")
     rev = None
-    if "@" in rest:
-        rest, rev = rest.rsplit("@", 1)
-    return scheme + sep + rest, rev
+    host, slash, path = rest.partition("/")
+    if "@" in path:  # an '@' in the host part is user@host, not a revision
+        path, rev = path.rsplit("@", 1)
+    return scheme + sep + host + slash + path, rev
 
 
 def url_matches(pin_url, direct_url_json):
@@ -215,10 +267,11 @@ def fix_command(python, lock, problems, lock_path, **index):
     """A shell-quoted command that repairs exactly the given problems (for humans to read and run)."""
     lines = [lock["pins"][normalize_name(p["package"])]["line"] for p in problems]
     argv = pip_install_argv(python, lock_path, packages=lines, **index)
-    return " ".join(_shell_quote(a) for a in argv)
+    return " ".join(shell_quote(a) for a in argv)
 
 
-def _shell_quote(word):
+def shell_quote(word):
+    """Quote one word for a POSIX shell (like shlex.quote, kept readable for plain words)."""
     if re.match(r"^[A-Za-z0-9_./=+:@-]+$", word):
         return word
     return "'" + word.replace("'", "'\"'\"'") + "'"

@@ -98,7 +98,7 @@ lock_hash:
   type: str
   sample: 0c5a1e...
 header:
-  description: The lock's C(# key: value) header fields.
+  description: "The lock's header fields (comment lines C(# key: value) before the first pin)."
   returned: always
   type: dict
   sample: {"profile": "embedded", "python": "3.11"}
@@ -108,7 +108,10 @@ installed_count:
   type: int
   sample: 57
 fix_command:
-  description: Command that repairs exactly the reported mismatches, or null when there are none.
+  description:
+    - Command that repairs exactly the reported mismatches, or null when there are none.
+    - For a missing environment, the commands that create it from O(lock), or (with O(lock_content)) the
+      playbook that provisions it.
   returned: always
   type: str
   sample: /opt/mlperf-storage/venv/bin/python -m pip install --no-deps numpy==2.4.6
@@ -177,7 +180,12 @@ def main():
     index = dict(index_url=module.params["index_url"], extra_index_urls=module.params["extra_index_urls"],
                  find_links=module.params["find_links"])
     if not exists:
-        fix = " ".join(_lock.pip_install_argv(python, lock_path, **index))
+        if module.params["lock_content"] is None:
+            creator = "python" + (expected_python or "3")
+            fix = "%s -m venv %s && %s" % (creator, _lock.shell_quote(venv), " ".join(
+                _lock.shell_quote(a) for a in _lock.pip_install_argv(python, lock_path, **index)))
+        else:  # the lock text came from the controller: there is no file on this host to install from
+            fix = "run playbooks/provision.yml (role mlperf.storage.python_env) to create %s" % venv
     elif pin_problems:
         fix = _lock.fix_command(python, lock, pin_problems, lock_path, **index)
     if exists and len(problems) != len(pin_problems):
