@@ -99,7 +99,10 @@ def _dir_problems(host, dirs):
             out.append(_problem(host, name, "%s %s is not a directory" % (var, info.get("path")),
                                 "point %s at a directory" % var))
         elif not info.get("writable"):
-            out.append(_problem(host, name, "%s %s is not writable: %s" % (var, info.get("path"), info.get("error")),
+            reason = str(info.get("error") or "the probe file could not be created")
+            if reason.startswith("not writable: "):
+                reason = reason[len("not writable: "):]
+            out.append(_problem(host, name, "%s %s is not writable: %s" % (var, info.get("path"), reason),
                                 "make it writable for the benchmark user or remount it read-write"))
     return out
 

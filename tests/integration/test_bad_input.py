@@ -1,0 +1,350 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Bad input stops the benchmark playbooks before anything expensive starts.
+
+Every case runs playbooks/run_training.yml or playbooks/preflight.yml for real and checks what a user sees and
+what is left behind: the play fails; the message names the host or variable and the fix; no Python traceback;
+no run directory appears and the files already in the results and data directories are byte-identical.
+
+The clients get a tiny environment instead of the 2.6 GB embedded one: a venv holding only the mpich wheel
+(a real mpirun) and a lock of one pin whose header names the PyPI DLIO 2.0.0 generation, so preflight
+passes and the plan is reached in seconds.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from _testpaths import REPO
+
+pytestmark = pytest.mark.integration
+
+TRACEBACK = "Traceback (most recent call last)"
+MPICH = "mpich==5.0.2"
+
+
+def playbook_bin():
+    path = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    if not os.path.exists(path):
+        pytest.skip("ansible-playbook is not installed next to %s" % sys.executable)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_env(tmp_path_factory):
+    """A venv with a real mpirun (the mpich wheel), its lock, and a bin dir without MPI."""
+    root = tmp_path_factory.mktemp("tiny-env")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+                          "--no-input", "-q", MPICH], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, timeout=600)
+    if pip.returncode != 0 or not os.access(str(venv / "bin" / "mpirun"), os.X_OK):
+        pytest.skip("cannot install %s into a test venv: %s" % (MPICH, pip.stdout[-500:]))
+    lock = root / "tiny.lock"
+    lock.write_text(
+        "# mlperf.storage environment lock\n"
+        "# profile: tiny-test\n"
+        "# engine: dlio\n"
+        "# engine_version: 2.0.0\n"
+        "# engine_generation: pypi-2.0.0\n"
+        "# engine_source: pypi\n"
+        "# python: %d.%d\n"
+        "%s\n" % (sys.version_info[0], sys.version_info[1], MPICH))
+    no_mpi = root / "no-mpi-bin"
+    no_mpi.mkdir()
+    return {"venv": str(venv), "lock": str(lock), "mpi_bin": str(venv / "bin"), "no_mpi_bin": str(no_mpi)}
+
+
+def snapshot(root):
+    """{relative path: file bytes, or None for a directory} of everything below root."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(str(root)):
+        for name in dirnames:
+            out[os.path.relpath(os.path.join(dirpath, name), str(root))] = None
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as handle:
+                out[os.path.relpath(path, str(root))] = handle.read()
+    return out
+
+
+def seed(results, data):
+    """What an earlier invocation left: a finished run directory and a generated dataset."""
+    leaf = results / "closed" / "example-org" / "results" / "example-system" / "training" / "unet3d" / "run" / \
+        "20261101_120000"
+    leaf.mkdir(parents=True)
+    (leaf / "summary.json").write_text('{"metric": {"train_au_mean_percentage": 93.1}}\n')
+    (leaf / "training_20261101_120000_metadata.json").write_text('{"command": "run"}\n')
+    (data / "unet3d" / "train").mkdir(parents=True)
+    (data / "unet3d" / "train" / "img_1_of_2.npz").write_bytes(os.urandom(4096))
+    (data / "unet3d" / ".mlperf-dataset.json").write_text('{"train_files": 1}\n')
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    out = {name: tmp_path / name for name in ("results", "data", "work")}
+    for path in out.values():
+        path.mkdir()
+    seed(out["results"], out["data"])
+    return out
+
+
+def base_vars(tiny_env, dirs):
+    return {
+        "mlperf_edition": "3.0", "mlperf_division": "closed", "mlperf_model": "unet3d", "mlperf_accelerator": "b200",
+        "mlperf_accelerators_per_host": 1, "mlperf_results_dir": str(dirs["results"]),
+        "mlperf_data_dir": str(dirs["data"]), "mlperf_work_dir": str(dirs["work"]),
+        "python_env_dir": tiny_env["venv"], "python_env_lock_file": tiny_env["lock"],
+        "mpi_bin_dir": tiny_env["mpi_bin"],
+    }
+
+
+def localhost_inventory(tmp_path, group_vars, clients=("localhost",)):
+    hosts = {h: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable} for h in clients}
+    inventory = {"all": {"vars": group_vars, "children": {"clients": {"hosts": hosts or None}}}}
+    if not clients:  # the controller is still in the inventory, just not a client
+        inventory["all"]["hosts"] = {"localhost": {"ansible_connection": "local",
+                                                   "ansible_python_interpreter": sys.executable}}
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    return str(path)
+
+
+def run_playbook(tmp_path, playbook, inventory, extra_vars=None, check=False):
+    argv = [playbook_bin(), "-i", inventory, os.path.join(REPO, "playbooks", playbook)]
+    if extra_vars:
+        extra = tmp_path / "extra_vars.yml"
+        extra.write_text(yaml.safe_dump(extra_vars))
+        argv += ["-e", "@%s" % extra]
+    if check:
+        argv.append("--check")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"))
+    proc = subprocess.run(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=600)
+    (tmp_path / ("%s.log" % playbook)).write_text(proc.stdout)
+    return proc.returncode, proc.stdout
+
+
+def assert_stopped_cleanly(rc, out, before, dirs, *expected):
+    """The play failed, said each expected text, showed no traceback, and left results and data alone."""
+    assert rc != 0, out[-3000:]
+    for text in expected:
+        assert text in out, "%r not in the output:\n%s" % (text, out[-4000:])
+    assert TRACEBACK not in out
+    assert snapshot(dirs["results"]) == before["results"], "the results tree changed"
+    assert snapshot(dirs["data"]) == before["data"], "the data directory changed"
+
+
+def before_of(dirs):
+    return {"results": snapshot(dirs["results"]), "data": snapshot(dirs["data"])}
+
+
+# --- the config role's argument specs --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad, expected", [
+    ({"mlperf_accelerators_per_host": "two"},
+     "argument 'mlperf_accelerators_per_host' is of type str and we were unable to convert to int"),
+    ({"mlperf_division": "secret"}, "value of mlperf_division must be one of: closed, open, whatif, got: secret"),
+    ({"mlperf_params": ["dataset.num_files_train=10"]},
+     "argument 'mlperf_params' is of type list and we were unable to convert to dict"),
+    ({"mlperf_allow_invalid": "maybe"}, "argument 'mlperf_allow_invalid' is of type str and we were unable to "
+                                        "convert to bool"),
+])
+def test_bad_variable_types_stop_at_the_config_role(tmp_path, tiny_env, dirs, bad, expected):
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs), **bad))
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "Validation of arguments failed", expected)
+    # stopped at the very first task: nothing was probed, planned or started
+    assert "mlperf.storage.preflight" not in out and "mlperf.storage.training" not in out
+
+
+# --- the plan -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad, expected", [
+    ({"mlperf_model": "unet4d"},
+     ["[mlperf_model] unknown training model 'unet4d'; allowed values are cosmoflow, resnet50, retinanet, unet3d",
+      "fix: set mlperf_model to one of them"]),
+    ({"mlperf_accelerator": "h200"},
+     ["[mlperf_accelerator] unknown accelerator 'h200'; allowed values are a100, b200, h100, mi355",
+      "fix: set mlperf_accelerator to one of them"]),
+    ({"mlperf_accelerator": "mi355"},
+     ["[mlperf_accelerator] 'mi355' is not available for mlperf_model 'unet3d' in edition 3.0; "
+      "allowed accelerators for it are a100, b200", "fix: set mlperf_accelerator to one of them"]),
+    ({"mlperf_params": {"dataset.format": "npy"}},
+     ["[mlperf_params] dataset.format may only be overridden in the OPEN division, and mlperf_division is closed",
+      "fix: remove dataset.format from mlperf_params, or set mlperf_division: open"]),
+    ({"mlperf_params": {"dataset.num_files_train": 10}},
+     ["[mlperf_params] the planned run would be INVALID: dataset.num_files_train=10 is below the minimum ",
+      "fix: set dataset.num_files_train to at least "]),
+])
+def test_plan_errors_stop_before_anything_starts(tmp_path, tiny_env, dirs, bad, expected):
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs), **bad))
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "preflight: all 1 clients ready",
+                           "problem(s); nothing was started:", *expected)
+    # the engine configuration is written only after a good plan
+    assert not (dirs["work"] / "dlio_workloads").exists()
+
+
+# --- preflight: directories ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("playbook", ["preflight.yml", "run_training.yml"])
+def test_missing_data_dir(tmp_path, tiny_env, dirs, playbook):
+    missing = tmp_path / "no-such-data"
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs), mlperf_data_dir=str(missing)))
+    rc, out = run_playbook(tmp_path, playbook, inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "Preflight found problems; nothing was started.",
+                           "localhost  data_dir  error  mlperf_data_dir %s does not exist" % missing,
+                           "create it (mkdir -p %s) or point mlperf_data_dir at an existing directory" % missing)
+    assert not missing.exists()
+
+
+@pytest.fixture
+def read_only_mount(request, tmp_path):
+    """Factory: a tmpfs mounted read-only at tmp_path/<name>, holding one file; unmounted after the test.
+
+    Root ignores permission bits, so only a read-only mount makes a directory unwritable for it.
+    """
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a read-only tmpfs")
+    mounted = []
+
+    def unmount():
+        for path in reversed(mounted):
+            subprocess.run(["umount", "-l", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    request.addfinalizer(unmount)
+
+    def make(name):
+        path = tmp_path / name
+        path.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "mlperf-ro-test", str(path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            pytest.skip("cannot mount a tmpfs here: %s" % proc.stdout.strip())
+        mounted.append(str(path))
+        (path / "existing.bin").write_bytes(os.urandom(1024))
+        subprocess.run(["mount", "-o", "remount,ro", str(path)], check=True)
+        return path
+
+    return make
+
+
+@pytest.mark.parametrize("which", ["data", "results"])
+def test_read_only_directory(tmp_path, tiny_env, dirs, read_only_mount, which):
+    ro = read_only_mount("ro-" + which)
+    dirs = dict(dirs, **{which: ro})
+    before = before_of(dirs)
+    variable = "mlperf_%s_dir" % which
+    inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs), **{variable: str(ro)}))
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "Preflight found problems; nothing was started.",
+                           "%s %s is not writable: Read-only file system" % (variable, ro),
+                           "make it writable for the benchmark user or remount it read-write")
+
+
+# --- the inventory ------------------------------------------------------------------------------------------------
+
+INVENTORY_PLAY = """
+- name: Check the inventory
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: The clients group has hosts
+      ansible.builtin.include_role:
+        name: mlperf.storage.config
+        tasks_from: inventory
+- import_playbook: %s
+"""
+
+
+@pytest.mark.parametrize("clients", [(), None], ids=["empty-group", "no-group"])
+def test_empty_clients_group_stops_a_play_on_localhost(tmp_path, tiny_env, dirs, clients):
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, base_vars(tiny_env, dirs), clients=())
+    if clients is None:  # no 'clients' group at all
+        data = yaml.safe_load(open(inventory))
+        del data["all"]["children"]
+        with open(inventory, "w") as handle:
+            yaml.safe_dump(data, handle)
+    wrapper = tmp_path / "wrapper.yml"
+    wrapper.write_text(INVENTORY_PLAY % os.path.join(REPO, "playbooks", "run_training.yml"))
+    rc, out = run_playbook(tmp_path, str(wrapper), inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "The inventory has no hosts in group 'clients'. Put the hosts "
+                                                  "that run benchmark ranks in a group named 'clients'")
+
+
+@pytest.mark.xfail(strict=True, reason="a play over an empty 'clients' group runs no task at all: the playbooks "
+                                       "need a first play on localhost that checks the group (roles/config "
+                                       "tasks/inventory.yml)")
+def test_empty_clients_group(tmp_path, tiny_env, dirs):
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, base_vars(tiny_env, dirs), clients=())
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "The inventory has no hosts in group 'clients'")
+
+
+# --- several clients: namespace SSH hosts --------------------------------------------------------------------------
+
+def cluster_inventory(tmp_path, cluster, group_vars, host_vars=None):
+    inventory = cluster.inventory()
+    group = inventory["all"]["children"]["clients"]
+    group["vars"].update(group_vars)
+    for host, extra in (host_vars or {}).items():
+        group["hosts"][host].update(extra)
+    path = tmp_path / "cluster-inventory.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    return str(path)
+
+
+def cluster_dirs(tmp_path, cluster):
+    out = {"results": tmp_path / "cluster-results", "data": cluster.data_dir, "work": tmp_path / "cluster-work"}
+    out["data"] = type(tmp_path)(out["data"])
+    out["results"].mkdir()
+    out["work"].mkdir()
+    seed(out["results"], out["data"])
+    return out
+
+
+@pytest.mark.multihost
+def test_mpi_missing_on_one_client(tmp_path, tiny_env, netns_hosts):
+    cluster = netns_hosts(n=2, shared_data=True)
+    dirs = cluster_dirs(tmp_path, cluster)
+    before = before_of(dirs)
+    inventory = cluster_inventory(tmp_path, cluster, base_vars(tiny_env, dirs),
+                                  {"node2": {"mpi_bin_dir": tiny_env["no_mpi_bin"]}})
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(
+        rc, out, before, dirs, "preflight: 1 error(s), 0 warning(s) on 1 of 2 clients",
+        "node2  mpi    error  MPI missing: %s/mpirun does not exist or is not executable" % tiny_env["no_mpi_bin"],
+        "set mpi_bin_dir")
+    assert "node1  mpi" not in out
+    leftovers = [n for n in os.listdir(str(dirs["data"])) + os.listdir(str(dirs["results"]))
+                 if n.startswith(".mlperf-")]
+    assert leftovers == []
+
+
+@pytest.mark.multihost
+def test_unreachable_client(tmp_path, tiny_env, netns_hosts):
+    cluster = netns_hosts(n=2, shared_data=True)
+    dirs = cluster_dirs(tmp_path, cluster)
+    before = before_of(dirs)
+    inventory = cluster_inventory(tmp_path, cluster, base_vars(tiny_env, dirs))
+    cluster.cut("node2")
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "Preflight found problems; nothing was started.",
+                           "node2  reachable", "unreachable: ",
+                           "check that the host is up and that the controller can SSH to it")
+    # node1 could not reach node2 either, and says so
+    assert "cannot SSH to node2 without a prompt" in out
+    leftovers = [n for n in os.listdir(str(dirs["data"])) + os.listdir(str(dirs["results"]))
+                 if n.startswith(".mlperf-")]
+    assert leftovers == []
