@@ -120,6 +120,16 @@ def test_training_end_to_end_twice(tmp_path, dirs):
         assert (run / "training_run.stdout.log").exists() and (run / "dlio.log").stat().st_size > 0
         overrides = (run / "dlio_config" / "overrides.yaml").read_text()
         assert "++workload.dataset.record_length=262144" in overrides
+        # telemetry of every client around the run, referenced from the metadata
+        index = json.loads((run / meta["timeseries_data"]["file"]).read_text())
+        assert meta["timeseries_data"]["hosts_collected"] == ["localhost"]
+        samples = (run / index["hosts"]["localhost"]["file"]).read_text().splitlines()
+        assert len(samples) == meta["timeseries_data"]["num_samples"] > 0
+        assert json.loads(samples[0])["phase"] == "run_" + ts
+        assert (run / "telemetry" / "localhost_snapshot_start.json").exists()
+        assert (run / "telemetry" / "localhost_snapshot_end.json").exists()
+        assert meta["cluster_snapshots"]["collection_method"]
+        assert not (run / "checkpoints").exists()
         # the checksum manifest covers every file and matches
         listed = {}
         for line in (run / "CHECKSUMS.sha256").read_text().splitlines():
