@@ -3,6 +3,7 @@ and one host drops off the network before stop. The play must go on and the coll
 say exactly what happened."""
 import json
 import os
+import re
 import sys
 import time
 
@@ -46,6 +47,9 @@ PLAY = """
         telemetry_benchmark: training
         telemetry_timestamp: "20261123_121500"
         telemetry_stop_timeout: 10
+    - name: Every host that finished sees the summary (it was set once, for all)
+      ansible.builtin.assert:
+        that: telemetry_summary.timeseries_data.file == 'training_20261123_121500_timeseries.json'
     - name: The play goes on after stop
       ansible.builtin.copy:
         content: "{{ telemetry_summary | to_json }}"
@@ -85,6 +89,10 @@ def test_three_hosts_one_sampler_killed_one_host_cut(netns_hosts, tmp_path):
         if proc.poll() is None:
             proc.kill()
     # node3 is unreachable, so the run ends with a non-zero status, but node1 and node2 finished the play
+    recap = dict((line.split()[0], line) for line in out.splitlines() if re.match(r"^node\d\s+:", line))
+    assert "failed=0" in recap["node1"] and "unreachable=0" in recap["node1"], out[-6000:]
+    assert "failed=0" in recap["node2"] and "unreachable=0" in recap["node2"], out[-6000:]
+    assert "unreachable=1" in recap["node3"], out[-6000:]
     assert (tmp_path / "results" / "summary_seen.json").exists(), out[-6000:]
     summary = json.loads((tmp_path / "results" / "summary_seen.json").read_text())
 
