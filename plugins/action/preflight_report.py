@@ -81,7 +81,9 @@ class ActionModule(ActionBase):
             hv = hostvars.get(host, {})
             report = dict(hv.get("preflight_host_report") or {})
             reach = hv.get("preflight_reach") or {}
-            if not report:
+            if not report and reach.get("failed") and not reach.get("unreachable"):
+                report = {"host": host, "facts_error": reach.get("msg") or "fact gathering failed"}
+            elif not report:
                 report = {"host": host, "unreachable": True,
                           "unreachable_msg": reach.get("msg") or "the host did not complete the preflight checks"}
             report.setdefault("host", host)

@@ -27,6 +27,13 @@ options:
       - Not done in check mode.
     type: bool
     default: false
+  sentinel_names:
+    description:
+      - Names in O(paths) that get the sentinel of O(write_sentinel); empty means every name.
+      - Give only the directories whose sharing is checked, so no sentinel is left in the others.
+    type: list
+    elements: str
+    default: []
   read_sentinels:
     description: Sentinel ids whose files to read back from each directory (returns the tokens found).
     type: list
@@ -142,6 +149,7 @@ def main():
             write_sentinel=dict(type="bool", default=False),
             read_sentinels=dict(type="list", elements="str", default=[]),
             remove_sentinels=dict(type="bool", default=False),
+            sentinel_names=dict(type="list", elements="str", default=[]),
             sentinel_id=dict(type="str"),
             sentinel_token=dict(type="str", no_log=False),
         ),
@@ -157,7 +165,8 @@ def main():
     dirs = {}
     for name, path in module.params["paths"].items():
         info = probe_dir(os.path.abspath(str(path)), mounts_text)
-        if module.params["write_sentinel"] and info["writable"] and not module.check_mode:
+        wanted = not module.params["sentinel_names"] or name in module.params["sentinel_names"]
+        if module.params["write_sentinel"] and wanted and info["writable"] and not module.check_mode:
             target = os.path.join(info["path"], ".mlperf-sentinel-%s" % module.params["sentinel_id"])
             with open(target, "w") as handle:
                 handle.write(module.params["sentinel_token"])

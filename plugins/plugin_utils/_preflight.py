@@ -5,7 +5,7 @@
 
 Plain Python (controller side). Input is one report per client, gathered by the preflight role:
 
-    {"host", "unreachable": bool, "unreachable_msg",
+    {"host", "unreachable": bool, "unreachable_msg", "facts_error": str (reached, but setup failed),
      "env": {matches, mismatches[], fix_command, python_version, header{}} | None,
      "mpi": {present, implementation, version, mpirun, error} | None,
      "dirs": {name: {path, exists, is_dir, writable, error, fstype, device, free_bytes, ...}} | None,
@@ -27,7 +27,7 @@ def evaluate(reports, launcher, accelerators_per_host=1, require_shared=("data_d
              mpi_implementation=None):
     """Return every problem found across all reports (errors and warnings), host by host."""
     problems = []
-    reachable = [r for r in reports if not r.get("unreachable")]
+    reachable = [r for r in reports if not r.get("unreachable") and not r.get("facts_error")]
     for report in reports:
         host = report["host"]
         if report.get("unreachable"):
@@ -35,6 +35,11 @@ def evaluate(reports, launcher, accelerators_per_host=1, require_shared=("data_d
                 host, "reachable", "unreachable: %s" % (report.get("unreachable_msg") or "no answer"),
                 "check that the host is up and that the controller can SSH to it as the inventory says "
                 "(ansible_host, ansible_user, key); then rerun"))
+            continue
+        if report.get("facts_error"):
+            problems.append(_problem(
+                host, "facts", "reached, but gathering facts failed: %s" % report["facts_error"],
+                "check the Python interpreter on the host (ansible_python_interpreter) and rerun"))
             continue
         problems.extend(_env_problems(host, report.get("env")))
         problems.extend(_mpi_problems(host, report.get("mpi"), mpi_implementation))
@@ -44,7 +49,9 @@ def evaluate(reports, launcher, accelerators_per_host=1, require_shared=("data_d
     launcher_report = next((r for r in reachable if r["host"] == launcher), None)
     if launcher_report is not None:
         problems.extend(_peer_problems(launcher, launcher_report.get("peers") or {}))
-        problems.extend(_shared_problems(launcher, launcher_report.get("shared") or {}, require_shared))
+        # a client that was not checked wrote no sentinel: its row already says why
+        checked = set(r["host"] for r in reachable)
+        problems.extend(_shared_problems(launcher, launcher_report.get("shared") or {}, require_shared, checked))
     return problems
 
 
@@ -156,14 +163,15 @@ def _peer_problems(launcher, peers):
     return out
 
 
-def _shared_problems(launcher, shared, require_shared):
+def _shared_problems(launcher, shared, require_shared, checked=None):
     out = []
     for name in require_shared:
         seen = (shared.get(name) or {}).get("sentinels")
         if seen is None:
             continue
         # each client wrote its own name into its sentinel; anything else is a different filesystem
-        missing = sorted(peer for peer, token in seen.items() if token != peer)
+        missing = sorted(peer for peer, token in seen.items()
+                         if token != peer and (checked is None or peer in checked))
         if missing:
             out.append(_problem(launcher, "shared-" + name, "mlperf_%s is not one shared filesystem: the launcher "
                                 "cannot see the sentinel files written there by %s" % (name, ", ".join(missing)),
