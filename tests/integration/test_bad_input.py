@@ -195,12 +195,12 @@ def test_plan_errors_stop_before_anything_starts(tmp_path, tiny_env, dirs, bad, 
 
 # --- preflight: directories ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("playbook", ["preflight.yml", "run_training.yml"])
-def test_missing_data_dir(tmp_path, tiny_env, dirs, playbook):
+@pytest.mark.parametrize("playbook, check", [("preflight.yml", True), ("run_training.yml", False)])
+def test_missing_data_dir(tmp_path, tiny_env, dirs, playbook, check):
     missing = tmp_path / "no-such-data"
     before = before_of(dirs)
     inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs), mlperf_data_dir=str(missing)))
-    rc, out = run_playbook(tmp_path, playbook, inventory)
+    rc, out = run_playbook(tmp_path, playbook, inventory, check=check)
     assert_stopped_cleanly(rc, out, before, dirs, "Preflight found problems; nothing was started.",
                            "localhost  data_dir  error  mlperf_data_dir %s does not exist" % missing,
                            "create it (mkdir -p %s) or point mlperf_data_dir at an existing directory" % missing)
@@ -249,6 +249,20 @@ def test_read_only_directory(tmp_path, tiny_env, dirs, read_only_mount, which):
     assert_stopped_cleanly(rc, out, before, dirs, "Preflight found problems; nothing was started.",
                            "%s %s is not writable: Read-only file system" % (variable, ro),
                            "make it writable for the benchmark user or remount it read-write")
+
+
+def test_client_whose_python_is_broken(tmp_path, tiny_env, dirs):
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, base_vars(tiny_env, dirs))
+    data = yaml.safe_load(open(inventory))
+    data["all"]["children"]["clients"]["hosts"]["localhost"]["ansible_python_interpreter"] = "/nonexistent/python3"
+    with open(inventory, "w") as handle:
+        yaml.safe_dump(data, handle)
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "Preflight found problems; nothing was started.",
+                           "reached, but gathering facts failed: ",
+                           "check the Python interpreter on the host (ansible_python_interpreter) and rerun")
+    assert table_rows(out, "facts") == [("localhost", "error")]
 
 
 # --- the inventory ------------------------------------------------------------------------------------------------
@@ -349,6 +363,8 @@ def test_unreachable_client(tmp_path, tiny_env, netns_hosts):
     assert_stopped_cleanly(rc, out, before, dirs, "Preflight found problems; nothing was started.",
                            "unreachable: ", "check that the host is up and that the controller can SSH to it")
     assert table_rows(out, "reachable") == [("node2", "error")]
+    # node2 wrote no sentinel because it was never reached: that is not a filesystem problem
+    assert table_rows(out, "shared-data_dir") == []
     # node1 could not reach node2 either, and says so
     assert "cannot SSH to node2 without a prompt" in out
     leftovers = [n for n in os.listdir(str(dirs["data"])) + os.listdir(str(dirs["results"]))
