@@ -61,6 +61,26 @@ def pid_alive(pid):
         return True
 
 
+def async_time_limit(parent_cmdline):
+    """The ``async`` ceiling from the NUL-separated command line of the process that started this
+    one, when that is Ansible's async_wrapper (``async_wrapper.py <jid> <time_limit> ...``)."""
+    args = parent_cmdline.split("\0")
+    for position, arg in enumerate(args):
+        if os.path.basename(arg) in ("async_wrapper.py", "async_wrapper") and len(args) > position + 2:
+            value = args[position + 2]
+            return int(value) if value.isdigit() and int(value) > 0 else None
+    return None
+
+
+def duration_within_ceiling(max_duration, ceiling):
+    """max_duration lowered, when needed, to end a few seconds before the async ceiling so the
+    sampler exits and reports instead of being SIGKILLed by the wrapper."""
+    if not ceiling:
+        return max_duration
+    limit = ceiling - min(5.0, ceiling * 0.1)
+    return min(max_duration, limit)
+
+
 def _rate(new, old, seconds):
     delta = new - old
     if delta < 0:  # counter wrapped or device was reset: no honest rate for this interval

@@ -62,7 +62,9 @@ options:
       - Hard limit in seconds, always honoured, so an interrupted playbook cannot leave a sampler
         running forever.
       - Keep it below the task's C(async) ceiling so the sampler exits cleanly and returns its
-        summary instead of being killed by the async wrapper.
+        summary instead of being killed by the async wrapper. When the module sees that it runs
+        under the async wrapper with a ceiling too close, it lowers O(max_duration) to end a few
+        seconds before the ceiling and says so in a warning.
     type: float
     default: 3600
   max_samples:
@@ -214,7 +216,20 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mlperf.storage.plugins.module_utils._sampler import Sampler, SamplerError
+from ansible_collections.mlperf.storage.plugins.module_utils._sampler import (
+    Sampler,
+    SamplerError,
+    async_time_limit,
+    duration_within_ceiling,
+)
+
+
+def read_parent_cmdline():
+    try:
+        with open("/proc/%d/cmdline" % os.getppid(), "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except (IOError, OSError):
+        return ""
 
 
 def main():
@@ -238,6 +253,13 @@ def main():
     )
     params = module.params
     path = params["path"]
+    max_duration = params["max_duration"]
+    ceiling = async_time_limit(read_parent_cmdline())
+    if max_duration is not None and max_duration > 0 and duration_within_ceiling(max_duration, ceiling) < max_duration:
+        module.warn("max_duration %.0f s is not below the async ceiling of %d s; sampling stops after %.1f s "
+                    "so the sampler can report before the async wrapper kills it (raise async or lower "
+                    "max_duration)" % (max_duration, ceiling, duration_within_ceiling(max_duration, ceiling)))
+        max_duration = duration_within_ceiling(max_duration, ceiling)
     try:
         sampler = Sampler(
             path=path,
@@ -246,7 +268,7 @@ def main():
             phase_file=params["phase_file"] or path + ".phase",
             pid_file=params["pid_file"] or path + ".pid",
             label=params["label"],
-            max_duration=params["max_duration"],
+            max_duration=max_duration,
             max_samples=params["max_samples"],
             deadline=params["deadline"],
             watch_pid=params["watch_pid"],

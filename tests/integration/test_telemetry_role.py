@@ -300,3 +300,31 @@ def test_check_mode_snapshots_but_starts_and_writes_nothing(tmp_path):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert not host_dir.exists() and not collect.exists()
     assert not sampler_jobs(str(tmp_path))
+
+
+CEILING = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - mlperf.storage.proc_sampler: {path: "{{ series }}", interval: 0.5, max_duration: 600}
+      async: 6
+      poll: 0
+      register: job
+    - ansible.builtin.async_status: {jid: "{{ job.ansible_job_id }}"}
+      register: result
+      until: result is finished
+      retries: 60
+      delay: 1
+    - ansible.builtin.copy: {content: "{{ result | to_json }}", dest: "{{ out }}", mode: "0644"}
+"""
+
+
+def test_sampler_ends_before_a_too_short_async_ceiling(tmp_path):
+    """Under the real async wrapper, max_duration 600 with async 6 ends cleanly with a summary
+    (not 'Timeout exceeded') and a warning that says why."""
+    out = tmp_path / "result.json"
+    run_playbook(tmp_path, CEILING, {"series": str(tmp_path / "s.jsonl"), "out": str(out)})
+    result = json.loads(out.read_text())
+    assert result.get("failed") is not True and result["stop_reason"] == "max_duration", result
+    assert result["duration"] < 6.0
+    assert "not below the async ceiling of 6 s" in json.dumps(result.get("warnings"))

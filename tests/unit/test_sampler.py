@@ -406,3 +406,26 @@ def test_unreadable_and_truncated_proc_files_never_stop_sampling(tmp_path):
     summary = Sampler(path=str(tmp_path / "e.jsonl"), interval=1.0, max_duration=100.0, max_samples=3,
                       reader=missing, clock=fake.clock, wall=fake.wall, sleep=fake.sleep).run()
     assert summary["samples"] == 3 and len(summary["warnings"]) == 5  # one per /proc file
+
+
+def test_async_ceiling_is_read_from_the_wrapper_command_line():
+    wrapper = "\0".join(["/usr/bin/python3", "/root/.ansible/tmp/ansible-tmp-1/async_wrapper.py", "j1234", "7320",
+                         "/root/.ansible/tmp/ansible-tmp-1/AnsiballZ_proc_sampler.py", "_", ""])
+    assert sampler_mod.async_time_limit(wrapper) == 7320
+    assert sampler_mod.async_time_limit("/usr/bin/python3\0AnsiballZ_proc_sampler.py\0") is None
+    assert sampler_mod.async_time_limit("python3\0async_wrapper.py\0j1\0bogus\0") is None
+    assert sampler_mod.duration_within_ceiling(7200.0, 7320) == 7200.0
+    assert sampler_mod.duration_within_ceiling(7200.0, 7200) == 7195.0
+    assert sampler_mod.duration_within_ceiling(60.0, 30) == 27.0
+    assert sampler_mod.duration_within_ceiling(60.0, None) == 60.0
+
+
+def test_module_lowers_max_duration_under_a_too_short_async_ceiling(tmp_path, capsys, monkeypatch):
+    from ansible_collections.mlperf.storage.plugins.modules import proc_sampler
+    monkeypatch.setattr(proc_sampler, "read_parent_cmdline",
+                        lambda: "python3\0/tmp/async_wrapper.py\0j1\0" + "2" + "\0mod.py\0_\0")
+    result = run_module(proc_sampler, {"path": str(tmp_path / "s.jsonl"), "interval": 0.2, "max_duration": 60},
+                        capsys)
+    assert result["stop_reason"] == "max_duration" and result["duration"] < 3.0
+    # ansible-core 2.19 returns warnings as structured events; look for the text anywhere in them
+    assert "not below the async ceiling of 2 s; sampling stops after 1.8 s" in json.dumps(result["warnings"])
