@@ -255,11 +255,13 @@ def main():
     path = params["path"]
     max_duration = params["max_duration"]
     ceiling = async_time_limit(read_parent_cmdline())
-    if max_duration is not None and max_duration > 0 and duration_within_ceiling(max_duration, ceiling) < max_duration:
-        module.warn("max_duration %.0f s is not below the async ceiling of %d s; sampling stops after %.1f s "
-                    "so the sampler can report before the async wrapper kills it (raise async or lower "
-                    "max_duration)" % (max_duration, ceiling, duration_within_ceiling(max_duration, ceiling)))
-        max_duration = duration_within_ceiling(max_duration, ceiling)
+    if max_duration is not None and max_duration > 0:
+        lowered = duration_within_ceiling(max_duration, ceiling)
+        if lowered < max_duration:
+            module.warn("max_duration %.0f s is not below the async ceiling of %d s; sampling stops after %.1f s "
+                        "so the sampler can report before the async wrapper kills it (raise async or lower "
+                        "max_duration)" % (max_duration, ceiling, lowered))
+            max_duration = lowered
     try:
         sampler = Sampler(
             path=path,
