@@ -3,6 +3,9 @@
 Fixtures (tests/unit/fixtures/proc/<machine>/ laid out like a root file system):
   debian12-vm        captured from a 2-vCPU Debian 12 VM (cgroup hybrid, virtio disk, no swap);
                      t1/ holds a second capture of the counters after 64 MiB of direct writes
+                     and one second of busy CPU. Scrubbed: the init program's arguments at the end
+                     of the command line, the kernel build host, one private mount, and the
+                     memory cgroup path (set to /)
   bignode-nvme-cgv2  a two-socket node: 8 NVMe + md0 + dm + SATA disk with partitions, cgroup v2
                      with memory and CPU limits, NFS results mount, a mountpoint with a space
   truncated-reads    files cut mid-line by a short read, plus missing ones
