@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""What the orchestration costs: one training run through the playbook vs the same DLIO command by hand.
+
+Uses the embedded inventory's sizing (inventories/local) in a scratch results/data tree. The dataset is generated
+once first (not measured); then, with the dataset reused:
+  - playbook, telemetry on:   ansible-playbook run_training.yml -e mlperf_runs=1
+  - playbook, telemetry off:  the same with -e training_telemetry=false
+  - by hand:                  the executed_argv recorded in the playbook run's metadata, run directly
+Prints the wall times, the engine time the playbook recorded, and the ratios.
+
+Needs the provisioned embedded environment (line 1 of the README, or playbooks/provision.yml).
+Usage: .venv/bin/python bench/training_overhead.py [--repeat N]
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = "/var/tmp/mlperf-storage/venv"
+BIN = os.path.dirname(sys.executable)
+
+
+def playbook(tree, *extra):
+    argv = [os.path.join(BIN, "ansible-playbook"), "-i", "inventories/local", "playbooks/run_training.yml",
+            "-e", "mlperf_results_dir=%s/results" % tree, "-e", "mlperf_data_dir=%s/data" % tree,
+            "-e", "mlperf_work_dir=%s/work" % tree, "-e", "python_env_dir=%s" % VENV] + list(extra)
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg")))
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        sys.exit("playbook failed:\n" + proc.stdout[-3000:])
+    return wall
+
+
+def newest_run_metadata(tree):
+    leaves = sorted(glob.glob(os.path.join(tree, "results", "*", "*", "results", "*", "training", "*", "run", "*")))
+    with open(glob.glob(os.path.join(leaves[-1], "training_*_metadata.json"))[0]) as handle:
+        return json.load(handle)
+
+
+def by_hand(meta, tree):
+    out = os.path.join(tree, "by-hand-%d" % time.time_ns())
+    os.makedirs(out)
+    argv = [a.replace(meta["result_dir"], out) for a in meta["executed_argv"]]
+    env = dict(os.environ, PATH="%s/bin:%s" % (VENV, os.environ.get("PATH", "")))
+    started = time.monotonic()
+    proc = subprocess.run(argv, cwd=os.path.join(tree, "work"), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, env=env)
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        sys.exit("DLIO by hand failed:\n" + proc.stderr[-3000:])
+    return wall
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2, help="measurements of each kind (default 2)")
+    args = parser.parse_args()
+    if not os.path.exists(os.path.join(VENV, "bin", "dlio_benchmark")):
+        sys.exit("the embedded environment is not provisioned at %s (run playbooks/provision.yml)" % VENV)
+    tree = tempfile.mkdtemp(prefix="mlperf-bench-")
+    try:
+        for name in ("results", "data", "work"):
+            os.makedirs(os.path.join(tree, name))
+        print("generating the dataset once (not measured) ...", flush=True)
+        playbook(tree, "-e", "mlperf_runs=1")
+        on, off, hand, engine = [], [], [], []
+        for _ in range(args.repeat):
+            on.append(playbook(tree, "-e", "mlperf_runs=1"))
+            meta = newest_run_metadata(tree)
+            engine.append(meta["runtime"])
+            off.append(playbook(tree, "-e", "mlperf_runs=1", "-e", "training_telemetry=false"))
+            hand.append(by_hand(meta, tree))
+        m = statistics.median
+        print()
+        print("one training run, embedded sizing (%s), median of %d" % (
+            "unet3d, 128 x 256 KiB files, 2 ranks, 5 epochs", args.repeat))
+        print("%-44s %8s" % ("", "seconds"))
+        print("%-44s %8.1f" % ("playbook (preflight+plan+run+verify), telemetry", m(on)))
+        print("%-44s %8.1f" % ("playbook, telemetry off", m(off)))
+        print("%-44s %8.1f" % ("engine time recorded by the playbook", m(engine)))
+        print("%-44s %8.1f" % ("same DLIO command by hand", m(hand)))
+        print("%-44s %8.2f" % ("ratio playbook / by hand", m(on) / m(hand)))
+        print("%-44s %8.1f" % ("fixed overhead per invocation (s)", m(on) - m(hand)))
+        print("%-44s %8.1f" % ("telemetry cost per run (s)", m(on) - m(off)))
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
