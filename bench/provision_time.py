@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Copyright: mlperf.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """How long provisioning takes when there is nothing (or everything) to do.
 
 Runs playbooks/provision.yml on an inventory (default inventories/local) twice and prints the wall time

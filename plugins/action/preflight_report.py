@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: mlperf.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
 DOCUMENTATION = r"""

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: mlperf.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run a benchmark engine as a child process with its output streamed to files.
 
 Target side, standard library only. The engine (usually ``mpirun ... dlio_benchmark ...``) runs in its own

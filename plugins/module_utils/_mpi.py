@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: mlperf.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """MPI launcher knowledge: which implementation answered, and how to spell a launch for it.
 
 Runs on target hosts and on the controller: Python 3.9+ standard library only.

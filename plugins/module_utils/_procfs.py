@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: mlperf.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Parsers for Linux /proc and /sys text, and a snapshot collector built on them.
 
 Runs on target hosts: Python 3.9+ standard library only.  Every ``parse_*`` function takes the

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: mlperf.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Results-tree primitives on the hosts: run directories that are never reused, dataset manifests,
 checksum manifests. Standard library only (Python 3.9+)."""
 from __future__ import annotations

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: mlperf.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Background /proc sampler: one long-lived process per host appending one JSON line per sample.
 
 Runs on target hosts: Python 3.9+ standard library only.  Memory stays bounded whatever the

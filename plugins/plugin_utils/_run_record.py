@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: mlperf.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The run metadata file (<benchmark>_<ts>_metadata.json) in the upstream v3.x shape (rules.md §8.3).
 
 Plain Python. Built on the controller from the plan, the engine's status and the telemetry summary.

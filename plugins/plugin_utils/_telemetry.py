@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: mlperf.storage contributors
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller side of host telemetry: turn the per-host files fetched after a phase into the run's
 telemetry tree, index, start/end diff, cross-host consistency warnings and the metadata fields
 ``system_info``, ``cluster_snapshots`` and ``timeseries_data`` (rules.md section 8.3).
