@@ -113,6 +113,7 @@ def recall_stats(per_query, k):
         "p95_recall": percentile(values, 95),
         "p99_recall": percentile(values, 99),
         "per_query_recall": list(per_query),
+        "recall_by_query": dict((str(i), r) for i, r in enumerate(per_query)),
     }
 
 
@@ -177,7 +178,8 @@ def project_summary(statistics, settings):
         summary["mean_recall"] = summary["recall"]
         summary["recall_at_k"] = recall.get("recall_at_k", summary["recall"])
         summary["recall_k"] = recall.get("k")
-        summary["recall_detail"] = {k: v for k, v in recall.items() if k != "per_query_recall"}
+        summary["recall_detail"] = {k: v for k, v in recall.items()
+                                    if k not in ("per_query_recall", "recall_by_query")}
     elif recall is not None:
         summary["recall"] = recall
     return summary
