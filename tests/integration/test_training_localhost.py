@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+from datetime import datetime
 
 import pytest
 
@@ -126,6 +127,12 @@ def test_training_end_to_end_twice(tmp_path, dirs):
         samples = (run / index["hosts"]["localhost"]["file"]).read_text().splitlines()
         assert len(samples) == meta["timeseries_data"]["num_samples"] > 0
         assert json.loads(samples[0])["phase"] == "run_" + ts
+        # one sample per interval over the sampled span, within 10 %
+        host = index["hosts"]["localhost"]
+        span = (datetime.fromisoformat(host["end_time"].replace("Z", "+00:00"))
+                - datetime.fromisoformat(host["start_time"].replace("Z", "+00:00"))).total_seconds()
+        expected = span / index["collection_interval_seconds"] + 1
+        assert abs(len(samples) - expected) <= 0.1 * expected, (len(samples), expected)
         assert (run / "telemetry" / "localhost_snapshot_start.json").exists()
         assert (run / "telemetry" / "localhost_snapshot_end.json").exists()
         assert meta["cluster_snapshots"]["collection_method"]
