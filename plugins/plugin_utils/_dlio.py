@@ -131,15 +131,7 @@ def detect_generation(version, source):
 
 # ----------------------------------------------------------------------------- dotted helpers
 
-def _flatten(config, prefix=""):
-    flat = {}
-    for key, value in config.items():
-        dotted = prefix + str(key)
-        if isinstance(value, dict) and value:
-            flat.update(_flatten(value, dotted + "."))
-        else:
-            flat[dotted] = value
-    return flat
+_flatten = _workloads.flatten
 
 
 _MISSING = object()

@@ -23,15 +23,7 @@ RUN_DIR_TOKEN = "@RUN_DIR@"
 CONFIG_DIR_NAME = "dlio_workloads"
 
 
-def _flatten(tree, prefix=""):
-    flat = {}
-    for key, value in tree.items():
-        dotted = prefix + str(key)
-        if isinstance(value, dict) and value:
-            flat.update(_flatten(value, dotted + "."))
-        else:
-            flat[dotted] = value
-    return flat
+_flatten = _workloads.flatten
 
 
 def _nest(flat):

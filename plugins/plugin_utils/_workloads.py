@@ -184,15 +184,20 @@ def load_datagen_workload(model, edition="3.0"):
     return _read_workload(datagen_workload_name(model) + ".yaml", "data generation of %s" % model)
 
 
-def _flat_keys(config, prefix=""):
-    keys = []
+def flatten(config, prefix=""):
+    """{"a": {"b": 1}} -> {"a.b": 1}; empty sections stay as values so nothing is lost."""
+    flat = {}
     for key, value in config.items():
         dotted = prefix + str(key)
         if isinstance(value, dict) and value:
-            keys.extend(_flat_keys(value, dotted + "."))
+            flat.update(flatten(value, dotted + "."))
         else:
-            keys.append(dotted)
-    return keys
+            flat[dotted] = value
+    return flat
+
+
+def _flat_keys(config):
+    return list(flatten(config))
 
 
 def _known_keys(rules):
