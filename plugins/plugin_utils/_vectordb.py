@@ -370,8 +370,8 @@ def plan_vectordb(req):
                    % ", ".join(buildable))
         else:
             fix = "use one of: %s" % ", ".join(buildable)
-        errors.append(_error("vectordb_index_type", "%s cannot build index %s (it builds: %s); nothing was "
-                             "started" % (BACKENDS[backend]["description"], index, ", ".join(buildable)), fix))
+        errors.append(_error("vectordb_index_type", "%s cannot build index %s (it builds: %s)"
+                             % (BACKENDS[backend]["description"], index, ", ".join(buildable)), fix))
     if client == "vdbbench" and settings["metric_type"] != "COSINE":
         plan["warnings"].append("the upstream vdbbench client takes its metric from its own configuration; "
                                 "vectordb_metric_type=%s is not passed to it" % settings["metric_type"])
