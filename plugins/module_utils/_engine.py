@@ -40,14 +40,23 @@ def read_status(path):
         return None
 
 
-def kill_group(pgid, grace=10.0):
-    """SIGTERM the process group, then SIGKILL whatever is left after `grace` seconds."""
+KILL_GRACE_SECONDS = 10.0
+
+
+def kill_group(pgid, grace=KILL_GRACE_SECONDS, leader=None):
+    """SIGTERM the process group, then SIGKILL whatever is left after `grace` seconds.
+
+    ``leader``: the group leader's Popen when it is our child; it is reaped while waiting, since an unreaped
+    (zombie) leader would keep the group "alive" for the whole grace period.
+    """
     try:
         os.killpg(pgid, signal.SIGTERM)
     except OSError:
         return
     deadline = time.time() + grace
     while time.time() < deadline:
+        if leader is not None:
+            leader.poll()
         try:
             os.killpg(pgid, 0)
         except OSError:
@@ -87,18 +96,42 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
         received = []
 
         def forward(signum, _frame):
+            # only record and pass the signal on; the loop below waits, reaps and escalates
             received.append(signum)
-            kill_group(proc.pid)
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except OSError:
+                pass
 
         previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+        ended_by = "exit"
+        stop_at = None  # when set: SIGKILL the group if it is still there at that time
         try:
-            try:
-                rc = proc.wait(timeout=timeout)
-                ended_by = "signal" if received else "exit"
-            except subprocess.TimeoutExpired:
-                kill_group(proc.pid)
-                rc = proc.wait()
-                ended_by = "timeout"
+            while True:
+                try:
+                    rc = proc.wait(timeout=0.5)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                now = time.time()
+                if timeout and ended_by == "exit" and now - started > timeout:
+                    ended_by = "timeout"
+                    stop_at = now + KILL_GRACE_SECONDS
+                    try:
+                        os.killpg(proc.pid, signal.SIGTERM)
+                    except OSError:
+                        pass
+                if received and stop_at is None:
+                    stop_at = now + KILL_GRACE_SECONDS
+                if stop_at is not None and now > stop_at:
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            if received and ended_by == "exit":
+                ended_by = "signal"
+            if ended_by != "exit":
+                kill_group(proc.pid, grace=KILL_GRACE_SECONDS)  # ranks that outlived their launcher
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
