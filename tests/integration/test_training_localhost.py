@@ -19,7 +19,6 @@ ansible_runner = pytest.importorskip("ansible_runner")
 
 pytestmark = pytest.mark.integration
 
-VENV = "/var/tmp/mlperf-storage/venv"  # the embedded inventory's environment, shared with the README run
 
 
 def run_playbook(tmp_path, playbooks, extravars, name):
@@ -66,17 +65,14 @@ def dirs(tmp_path_factory):
     return out
 
 
-def test_training_end_to_end_twice(tmp_path, dirs):
+def test_training_end_to_end_twice(tmp_path, dirs, embedded_env):
     extravars = {
         "mlperf_results_dir": str(dirs["results"]),
         "mlperf_data_dir": str(dirs["data"]),
         "mlperf_work_dir": str(dirs["work"]),
         "mlperf_runs": 2,
-        "python_env_dir": VENV,
+        "python_env_dir": embedded_env,
     }
-    # provisioning is idempotent: the first time it installs the real environment, afterwards it is seconds
-    prov, prov_out = run_playbook(tmp_path, "playbooks/provision.yml", extravars, "provision")
-    assert prov.rc == 0, prov_out[-3000:]
     first, out1 = run_playbook(tmp_path, "playbooks/run_training.yml", extravars, "first")
     assert first.rc == 0, out1[-4000:]
     assert "Traceback" not in out1
@@ -165,13 +161,11 @@ def test_training_end_to_end_twice(tmp_path, dirs):
     assert len(sorted((model_dir / "datagen").iterdir())) == 1  # dataset reused, not regenerated
 
 
-def test_check_mode_plans_and_starts_nothing(tmp_path, dirs):
-    if not os.path.exists(os.path.join(VENV, "bin", "dlio_benchmark")):
-        pytest.skip("the embedded environment is provisioned by test_training_end_to_end_twice")
+def test_check_mode_plans_and_starts_nothing(tmp_path, dirs, embedded_env):
     results = tmp_path / "results-check"
     results.mkdir()
     extravars = {"mlperf_results_dir": str(results), "mlperf_data_dir": str(dirs["data"]),
-                 "mlperf_work_dir": str(dirs["work"]), "python_env_dir": VENV}
+                 "mlperf_work_dir": str(dirs["work"]), "python_env_dir": embedded_env}
     private = tmp_path / "runner-check"
     private.mkdir()
     result = ansible_runner.run(
