@@ -232,6 +232,10 @@ def _settings(req, errors):
         errors.append(_error("vectordb_collection", "vectordb_collection %r is not a Milvus collection name"
                              % collection, "use letters, digits and underscores, starting with a letter"))
     s["collection"] = collection
+    if s["search_ef"] and s["k"] and index in ("HNSW", "HNSW_SQ", "DISKANN", "AISAQ") and s["search_ef"] < s["k"]:
+        errors.append(_error("vectordb_search_ef", "vectordb_search_ef (%d) is below vectordb_recall_k (%d); a %s "
+                             "search keeps only ef candidates, so recall@k would be meaningless"
+                             % (s["search_ef"], s["k"], index), "set vectordb_search_ef to at least %d" % s["k"]))
     if s["chunk_size"] and s["load_batch_size"] and s["load_batch_size"] > s["chunk_size"]:
         errors.append(_error("vectordb_load_batch_size", "vectordb_load_batch_size (%d) is larger than "
                              "vectordb_chunk_size (%d); a batch is cut from one chunk"

@@ -292,3 +292,19 @@ def test_an_unreachable_external_milvus_is_one_clear_error(tmp_path, shm_base, v
     assert "s3cret-pw" not in out
     assert list(dirs["results"].iterdir()) == []
     assert not os.path.exists(os.path.join(str(dirs["work"]), "vectordb", "credentials.json"))
+
+
+def test_a_failed_run_still_stops_the_server(tmp_path, shm_base, vdb):
+    dirs = dirs_for(tmp_path, shm_base, "timeout")
+    port = free_port()
+    # two seconds per client invocation: the server starts, then a phase is killed by its time limit
+    result, out = run_playbook(tmp_path, extravars_for(dirs, port, mlperf_run_timeout=2), "timeout")
+    assert result.rc != 0
+    failures = failed_tasks(result)
+    assert len(failures) == 1 and "ended by timeout" in failures[0]["event_data"]["res"]["msg"]
+    assert "Stop the embedded database" in out
+    assert not listening(port), "milvus-lite still listens after a failed play"
+    assert processes_mentioning(dirs["data"]) == []
+    # the killed phase's directory is kept and says it is incomplete
+    metas = [p for p in dirs["results"].rglob("vector_database_*_metadata.json")]
+    assert metas and any(json.loads(p.read_text())["complete"] is False for p in metas)

@@ -164,6 +164,8 @@ def test_bad_settings_are_all_reported_at_once():
     assert variables(plan_of(host="10.0.0.5")) == ["vectordb_host"]
     assert variables(plan_of(collection="1-bad name")) == ["vectordb_collection"]
     assert variables(plan_of(mode="query_count", queries=0)) == ["vectordb_queries"]
+    assert variables(plan_of(search_ef=5)) == ["vectordb_search_ef"]
+    assert plan_of(search_ef=5, index_type="FLAT")["errors"] == []  # FLAT has no search breadth
 
 
 def test_collection_names_and_index_params():
