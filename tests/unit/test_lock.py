@@ -103,6 +103,17 @@ def test_bundled_locks_parse_with_engine_headers(name):
     assert not [k for k in lock["pins"] if k.startswith("nvidia-") or k == "triton"]
 
 
+@pytest.mark.parametrize("name", ["embedded", "submission"])
+def test_bundled_lock_headers_name_the_generation_the_engine_adapter_detects(name):
+    """The training plan takes the engine generation from these headers; they must agree with the adapter."""
+    from ansible_collections.mlperf.storage.plugins.plugin_utils import _dlio
+    with open(os.path.join(LOCKS, name + ".txt"), encoding="utf-8") as handle:
+        header = _lock.parse_lock(handle.read())["header"]
+    generation = _dlio.detect_generation(header["engine_version"], header["engine_source"])
+    assert generation == header["engine_generation"]
+    assert header["engine_version"] in _dlio.generation_info(generation)["versions"]
+
+
 def test_submission_lock_pins_the_mlperf_fork_for_python_312():
     with open(os.path.join(LOCKS, "submission.txt"), encoding="utf-8") as handle:
         lock = _lock.parse_lock(handle.read())
