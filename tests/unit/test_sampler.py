@@ -421,7 +421,12 @@ def test_async_ceiling_is_read_from_the_wrapper_command_line():
 
 
 def test_module_lowers_max_duration_under_a_too_short_async_ceiling(tmp_path, capsys, monkeypatch):
+    from ansible.module_utils import _internal
+
     from ansible_collections.mlperf.storage.plugins.modules import proc_sampler
+    # once a controller-side plugin was loaded in this process (another test), ansible routes module warnings
+    # to the controller's display instead of the module result; a module runs on a target, so say so
+    monkeypatch.setattr(_internal, "is_controller", False, raising=False)
     monkeypatch.setattr(proc_sampler, "read_parent_cmdline",
                         lambda: "python3\0/tmp/async_wrapper.py\0j1\0" + "2" + "\0mod.py\0_\0")
     result = run_module(proc_sampler, {"path": str(tmp_path / "s.jsonl"), "interval": 0.2, "max_duration": 60},
