@@ -71,6 +71,7 @@ def test_training_end_to_end_twice(tmp_path, dirs, embedded_env):
         "mlperf_data_dir": str(dirs["data"]),
         "mlperf_work_dir": str(dirs["work"]),
         "mlperf_runs": 2,
+        "mlperf_drop_caches": True,
         "python_env_dir": embedded_env,
     }
     first, out1 = run_playbook(tmp_path, "playbooks/run_training.yml", extravars, "first")
@@ -109,6 +110,10 @@ def test_training_end_to_end_twice(tmp_path, dirs, embedded_env):
         assert "dlio_benchmark" in meta["executed_command"] and str(run) in meta["executed_command"]
         assert meta["verification"] == "INVALID" and meta["allow_invalid"] is True
         assert meta["args"]["data_dir"] == str(dirs["data"])
+        # the page cache was dropped on every client before the run, and the metadata says when
+        assert [d["host"] for d in meta["cache_drops"]] == ["localhost"] and meta["cache_drops"][0]["ok"]
+        dropped = datetime.fromisoformat(meta["cache_drops"][0]["time"].replace("Z", "+00:00"))
+        assert dropped <= datetime.fromisoformat(meta["invocation_start_time"])
         # what the engine measured
         assert summary["num_files_train"] == 128 and summary["num_accelerators"] == 2
         assert len(summary["metric"]["train_throughput_samples_per_second"]) == 5
