@@ -21,10 +21,11 @@ RUN_DIR_TOKEN = "@RUN_DIR@"
 CLIENT_SCRIPT = "mlperf_vdb_client.py"
 ENGINE_DIR = "milvus"  # the results path's engine segment: both backends speak the Milvus API
 
-# What each backend can build. milvus-lite (faiss-cpu) lacks the disk indexes (spec engines.md §4).
+# What each backend can build. milvus-lite 3.2.2 (faiss-cpu) lacks the disk indexes (spec engines.md §4) and,
+# measured, refuses IVF_PQ ("reserved for a future phase") while it builds IVF_SQ8.
 BACKENDS = {
     "milvus-lite": {
-        "indexes": ("AUTOINDEX", "BRUTE_FORCE", "FLAT", "HNSW", "HNSW_SQ", "IVF_FLAT", "IVF_PQ"),
+        "indexes": ("AUTOINDEX", "BRUTE_FORCE", "FLAT", "HNSW", "HNSW_SQ", "IVF_FLAT", "IVF_SQ8"),
         "description": "the embedded milvus-lite server on the launcher",
     },
     "milvus": {

@@ -142,6 +142,7 @@ def test_load_summary(vdb):
     assert summary["dimension"] == 128 and summary["index_type"] == "HNSW"
     assert summary["index_params"] == {"M": 64, "efConstruction": 200}
     assert summary["insert_seconds"] > 0 and summary["insert_rate_vectors_per_second"] > 0
+    assert summary["indexed_rows"] == 10000 and summary["index_build_seconds"] > 0
     assert summary["database"]["server_version"].startswith("milvus_lite")
     meta = json.loads((gen / ("vector_database_%s_metadata.json" % gen.name)).read_text())
     assert meta["command"] == "datagen" and meta["exit_status"] == 0
@@ -308,3 +309,31 @@ def test_a_failed_run_still_stops_the_server(tmp_path, shm_base, vdb):
     # the killed phase's directory is kept and says it is incomplete
     metas = [p for p in dirs["results"].rglob("vector_database_*_metadata.json")]
     assert metas and any(json.loads(p.read_text())["complete"] is False for p in metas)
+
+
+def test_the_client_refuses_an_index_the_server_cannot_build_before_loading(tmp_path, vdb):
+    """Against a live server (as with an external Milvus): the index is tried on a one-row probe collection
+    first, so an unbuildable one fails with exit code 4 and the benchmark collection is never created."""
+    python = os.path.join(VENV, "bin", "python")
+    if not os.path.exists(python):
+        pytest.skip("the vectordb environment is provisioned by the playbook run")
+    port = free_port()
+    server = subprocess.Popen([os.path.join(VENV, "bin", "milvus-lite"), "server", "--data-dir",
+                               str(tmp_path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        subprocess.run([python, CLIENT, "ping", "--port", str(port), "--wait", "60"], check=True,
+                       capture_output=True)
+        load = subprocess.run([python, CLIENT, "load", "--port", str(port), "--collection", "probe_me",
+                               "--dimension", "8", "--num-vectors", "100", "--index-type", "DISKANN",
+                               "--output-dir", str(tmp_path / "out"), "--force"], capture_output=True, text=True)
+        assert load.returncode == 4, load.stderr
+        assert load.stderr.strip().splitlines()[-1].startswith(
+            "mlperf_vdb_client: error: the server cannot build index DISKANN")
+        assert "Traceback" not in load.stderr and "inserted" not in load.stdout
+        listed = subprocess.run([python, CLIENT, "ping", "--port", str(port)], check=True, capture_output=True,
+                                text=True)
+        assert json.loads(listed.stdout)["collections"] == []
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
