@@ -337,3 +337,16 @@ def test_the_client_refuses_an_index_the_server_cannot_build_before_loading(tmp_
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_choosing_an_absent_upstream_client_is_one_clear_error(tmp_path, shm_base, vdb):
+    dirs = dirs_for(tmp_path, shm_base, "vdbbench")
+    port = free_port()
+    result, out = run_playbook(tmp_path, extravars_for(dirs, port, vectordb_client="vdbbench",
+                                                       vectordb_vdbbench_bin=str(tmp_path / "nowhere")), "vdbbench")
+    assert result.rc != 0
+    failures = failed_tasks(result)
+    assert len(failures) == 1
+    msg = failures[0]["event_data"]["res"]["msg"]
+    assert "vectordb_client is vdbbench" in msg and "nowhere/load-vdb" in msg
+    assert list(dirs["results"].iterdir()) == [] and not listening(port)
