@@ -85,7 +85,8 @@ def _mpi_problems(host, mpi, expected_impl):
     if not mpi or not mpi.get("present"):
         reason = (mpi or {}).get("error") or "not detected"
         return [_problem(host, "mpi", "MPI missing: %s" % reason,
-                         "run the mlperf.storage.mpi role (playbooks/provision.yml) or set mpi_bin_dir")]
+                         "run the mlperf.storage.mpi role (playbooks/provision.yml), or set mpi_bin_dir to the "
+                         "directory that holds mpirun")]
     if expected_impl and mpi.get("implementation") != expected_impl:
         return [_problem(host, "mpi", "MPI is %s %s, mpi_implementation asks for %s" % (
             mpi.get("implementation"), mpi.get("version"), expected_impl),
