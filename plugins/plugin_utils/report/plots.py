@@ -58,6 +58,7 @@ def _figure_markup(fig, fmt):
     # inline in HTML: drop the XML prolog and DOCTYPE, keep the <svg> element
     start = text.find("<svg")
     svg = text[start:] if start >= 0 else text
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)  # RDF block: bulk, nothing shown
     return re.sub(r"^<svg ", '<svg class="plot" role="img" ', svg, count=1)
 
 
