@@ -127,6 +127,13 @@ def plan_training(req):
 
     # Rank layout: one rank per simulated accelerator, the same count on every client.
     clients = req["clients"]
+    negative = [_error(variable, "%s is %s; it cannot be negative" % (variable, req.get(key)),
+                       "set %s to 0 (the default) or a positive number" % variable)
+                for variable, key in (("mlperf_client_memory_gb", "client_memory_gb"), ("mlperf_runs", "runs"))
+                if float(req.get(key) or 0) < 0]
+    if negative:
+        errors.extend(negative)
+        return plan
     if not clients:
         errors.append(_error("clients", "the inventory group 'clients' has no hosts",
                              "put the hosts that run benchmark ranks in a group named 'clients'"))

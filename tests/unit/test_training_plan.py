@@ -223,6 +223,10 @@ def test_more_ranks_than_cores_oversubscribes():
      "accelerators_per_host for 'node1' must be a whole number greater than 0, got 0. "
      "Give how many accelerators the benchmark emulates on that host.",
      "set mlperf_accelerators_per_host to a whole number of at least 1"),
+    (dict(client_memory_gb=-1), "mlperf_client_memory_gb", "mlperf_client_memory_gb is -1; it cannot be negative",
+     "set mlperf_client_memory_gb to 0 (the default) or a positive number"),
+    (dict(runs=-2), "mlperf_runs", "mlperf_runs is -2; it cannot be negative",
+     "set mlperf_runs to 0 (the default) or a positive number"),
     (dict(clients=[]), "clients", "the inventory group 'clients' has no hosts",
      "put the hosts that run benchmark ranks in a group named 'clients'"),
 ])
