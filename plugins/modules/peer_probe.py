@@ -71,6 +71,8 @@ def main():
         supports_check_mode=True,
     )
     results = {}
+    # without an ssh client every peer fails the same way; say so per peer instead of failing the task
+    ssh = module.get_bin_path("ssh")
     for peer in module.params["peers"]:
         entry = {"resolves": False, "address": None, "ssh_ok": False, "error": None}
         try:
@@ -78,8 +80,11 @@ def main():
             entry["resolves"] = True
         except (socket.gaierror, IndexError) as exc:
             entry["error"] = "name does not resolve: %s" % exc
-        if entry["resolves"] or module.params["ssh_args"]:
-            argv = ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % module.params["timeout"]]
+        if ssh is None:
+            if entry["resolves"]:
+                entry["error"] = "no ssh client on this host (MPI starts ranks over ssh; install openssh-client)"
+        elif entry["resolves"] or module.params["ssh_args"]:
+            argv = [ssh, "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % module.params["timeout"]]
             argv += module.params["ssh_args"] + [peer, "true"]
             rc, out, err = module.run_command(argv)
             if rc == 0:

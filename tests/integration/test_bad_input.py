@@ -370,3 +370,27 @@ def test_unreachable_client(tmp_path, tiny_env, netns_hosts):
     leftovers = [n for n in os.listdir(str(dirs["data"])) + os.listdir(str(dirs["results"]))
                  if n.startswith(".mlperf-")]
     assert leftovers == []
+
+
+def test_launcher_without_an_ssh_client_is_a_finding_not_a_crash(tmp_path):
+    """peer_probe reports a missing ssh client per peer, so preflight can put it in its table."""
+    path_dir = tmp_path / "bin-without-ssh"
+    path_dir.mkdir()
+    for directory in ("/usr/bin", "/bin"):
+        for name in os.listdir(directory):
+            if name != "ssh" and not os.path.lexists(str(path_dir / name)):
+                os.symlink(os.path.join(directory, name), str(path_dir / name))
+    env = dict(os.environ, PATH=str(path_dir), ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"))
+    ansible = os.path.join(os.path.dirname(playbook_bin()), "ansible")
+    proc = subprocess.run(
+        [sys.executable, ansible, "localhost", "-i", "localhost,", "-c", "local", "-e",
+         "ansible_python_interpreter=%s" % sys.executable, "-m", "mlperf.storage.peer_probe", "-a",
+         '{"peers": ["localhost"]}'], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout
+    result = yaml.safe_load(proc.stdout.split(" => ", 1)[1])
+    assert result["all_ok"] is False
+    assert result["peers"]["localhost"]["error"] == (
+        "no ssh client on this host (MPI starts ranks over ssh; install openssh-client)")
+    assert TRACEBACK not in proc.stdout
