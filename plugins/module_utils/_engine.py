@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from datetime import datetime, timezone
@@ -68,12 +69,31 @@ def kill_group(pgid, grace=KILL_GRACE_SECONDS, leader=None):
         pass
 
 
+def touch(path):
+    """Create the file or bump its modification time (the controller's heartbeat)."""
+    with open(path, "a"):
+        pass
+    os.utime(path, None)
+
+
+def heartbeat_age(path, now=None):
+    """Seconds since the heartbeat file was last touched (None when it does not exist)."""
+    try:
+        return (now or time.time()) - os.path.getmtime(path)
+    except OSError:
+        return None
+
+
 def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, timeout=None,
-               pid_path=None):
+               pid_path=None, heartbeat_path=None, heartbeat_timeout=None):
     """Run argv to completion; stream its output to files; write and return the status dict.
 
-    The status records rc, times, and why it ended (exit, timeout, signal). A SIGTERM or SIGINT to this
-    process is passed on to the engine's whole process group before the status is written.
+    The status records rc, times, and why it ended (exit, timeout, signal, controller-lost). A SIGTERM or
+    SIGINT to this process is passed on to the engine's whole process group before the status is written.
+
+    ``heartbeat_path``/``heartbeat_timeout``: the controller touches the file while it follows the run (each
+    progress poll); when it has not for ``heartbeat_timeout`` seconds the playbook is gone (interrupted,
+    killed, or its connection lost), and nobody would ever stop or collect the engine, so it is stopped.
     """
     status = {"argv": list(argv), "cwd": cwd, "start": iso_now(), "end": None, "duration_seconds": None,
               "rc": None, "ended_by": None, "pid": None, "stdout": stdout_path, "stderr": stderr_path}
@@ -90,6 +110,8 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
             write_json_atomic(status_path, status)
             return status
         status["pid"] = proc.pid
+        if heartbeat_path:
+            touch(heartbeat_path)  # the grace period starts now, not at the controller's first poll
         if pid_path:
             write_json_atomic(pid_path, {"pid": proc.pid, "pgid": proc.pid, "argv": list(argv),
                                          "start": status["start"]})
@@ -121,6 +143,18 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
                         os.killpg(proc.pid, signal.SIGTERM)
                     except OSError:
                         pass
+                if heartbeat_path and heartbeat_timeout and ended_by == "exit":
+                    age = heartbeat_age(heartbeat_path, now)
+                    if age is None or age > heartbeat_timeout:
+                        ended_by = "controller-lost"
+                        status["error"] = ("no progress poll from the controller for %.0f s (limit %s s): the "
+                                           "playbook was interrupted or lost its connection; the engine was "
+                                           "stopped" % (age or 0, heartbeat_timeout))
+                        stop_at = now + KILL_GRACE_SECONDS
+                        try:
+                            os.killpg(proc.pid, signal.SIGTERM)
+                        except OSError:
+                            pass
                 if received and stop_at is None:
                     stop_at = now + KILL_GRACE_SECONDS
                 if stop_at is not None and now > stop_at:
@@ -135,6 +169,8 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+    if ended_by == "controller-lost" and rc == 0:
+        rc = -signal.SIGTERM  # stopped on purpose: never report a cut-short run as a success
     status.update(end=iso_now(), duration_seconds=round(time.time() - started, 3), rc=rc, ended_by=ended_by)
     if received:
         status["signal"] = received[0]
@@ -145,3 +181,139 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
         except OSError:
             pass
     return status
+
+
+def _ancestors():
+    pids = set()
+    pid = os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        try:
+            with open("/proc/%d/stat" % pid) as handle:
+                pid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
+def processes_matching(token, proc_root="/proc"):
+    """Pids (of this user) whose command line contains ``token``, except this process and its ancestors."""
+    skip = _ancestors()
+    uid = os.getuid()
+    found = []
+    for name in os.listdir(proc_root):
+        if not name.isdigit() or int(name) in skip:
+            continue
+        path = os.path.join(proc_root, name)
+        try:
+            if os.stat(path).st_uid != uid:
+                continue
+            with open(os.path.join(path, "cmdline"), "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if token in cmdline:
+            found.append(int(name))
+    return sorted(found)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie is dead for our purpose
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def stop_engine(pid_path=None, match=None, grace=KILL_GRACE_SECONDS):
+    """Stop what is left of an engine on this host; return what was found and signalled.
+
+    ``pid_path``: the runner's pid file (present only while the engine runs): its process group is stopped.
+    ``match``: a string unique to the run (its run directory) that stray processes carry on their command
+    line, for ranks on other hosts whose launcher is gone. SIGTERM first, SIGKILL after ``grace`` seconds.
+    """
+    found = {"group": None, "processes": [], "killed": []}
+    info = read_status(pid_path) if pid_path else None
+    if info and info.get("pgid"):
+        try:
+            os.killpg(int(info["pgid"]), 0)
+            found["group"] = int(info["pgid"])
+        except OSError:
+            found["group"] = None
+    if match:
+        found["processes"] = processes_matching(match)
+    if found["group"]:
+        try:
+            os.killpg(found["group"], signal.SIGTERM)
+        except OSError:
+            pass
+    for pid in found["processes"]:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.time() + grace
+    pending = list(found["processes"])
+    while time.time() < deadline:
+        pending = [pid for pid in pending if _alive(pid)]
+        group_alive = False
+        if found["group"]:
+            try:
+                os.killpg(found["group"], 0)
+                group_alive = True
+            except OSError:
+                group_alive = False
+        if not pending and not group_alive:
+            break
+        time.sleep(0.2)
+    else:
+        if found["group"]:
+            try:
+                os.killpg(found["group"], signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in pending:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                found["killed"].append(pid)
+            except OSError:
+                pass
+    return found
+
+
+def peer_reachable(host, port=22, timeout=3.0):
+    """(True, "") when a TCP connection to host:port opens, else (False, why)."""
+    try:
+        conn = socket.create_connection((host, port), timeout=timeout)
+    except socket.timeout:
+        return False, "connection to port %d timed out" % port
+    except OSError as exc:
+        return False, "port %d: %s" % (port, exc.strerror or exc)
+    conn.close()
+    return True, ""
+
+
+def lost_peers(peers, state_path, lost_after, port=22, timeout=3.0, now=None, probe=peer_reachable):
+    """Probe every peer; return {peer: why} for those unreachable for at least ``lost_after`` seconds.
+
+    When a client drops off the network, MPI ranks waiting on it block forever (TCP sends nothing to notice),
+    so the launcher watches the clients itself. The first failure time of each peer is kept in ``state_path``
+    across polls, so one dropped packet does not end a run.
+    """
+    now = now or time.time()
+    state = read_status(state_path) or {}
+    lost = {}
+    for peer in peers:
+        ok, why = probe(peer, port, timeout)
+        if ok:
+            state.pop(peer, None)
+            continue
+        first = state.setdefault(peer, now)
+        if now - first >= lost_after:
+            lost[peer] = "%s for %.0f s" % (why, now - first)
+    write_json_atomic(state_path, state)
+    return lost

@@ -48,6 +48,18 @@ options:
     description: Seconds after which the engine is stopped (0 = no limit).
     type: int
     default: 0
+  heartbeat_file:
+    description:
+      - File that M(mlperf.storage.engine_wait) touches on every progress poll. Created when the engine starts.
+      - With O(heartbeat_timeout), the engine is stopped (C(ended_by=controller-lost)) once the file has not
+        been touched for that long, because then the playbook that would stop and collect it is gone
+        (interrupted with Ctrl-C or SIGTERM, killed, or cut off from this host).
+    type: path
+  heartbeat_timeout:
+    description: Seconds without a heartbeat after which the engine is stopped (0 = never). Keep it well above
+      the poll interval plus the connection's worst latency.
+    type: int
+    default: 0
 attributes:
   check_mode:
     support: none
@@ -65,6 +77,8 @@ EXAMPLES = r"""
     stdout: /results/run/training_run.stdout.log
     stderr: /results/run/training_run.stderr.log
     status_file: /results/run/.engine-status.json
+    heartbeat_file: /results/run/.engine-heartbeat
+    heartbeat_timeout: 120
     timeout: 3600
   async: 3700
   poll: 0
@@ -89,7 +103,7 @@ duration_seconds:
   returned: always
   type: float
 ended_by:
-  description: C(exit), C(timeout), C(signal) or C(not-started).
+  description: C(exit), C(timeout), C(signal), C(controller-lost) or C(not-started).
   returned: always
   type: str
 """
@@ -111,6 +125,8 @@ def main():
             chdir=dict(type="path"),
             env=dict(type="dict", default={}),
             timeout=dict(type="int", default=0),
+            heartbeat_file=dict(type="path"),
+            heartbeat_timeout=dict(type="int", default=0),
         ),
         supports_check_mode=False,
     )
@@ -118,9 +134,13 @@ def main():
     if os.path.exists(p["status_file"]):
         module.fail_json(msg="%s already exists: this run directory was used before; a run never reuses one"
                          % p["status_file"])
+    if p["heartbeat_timeout"] and not p["heartbeat_file"]:
+        module.fail_json(msg="heartbeat_timeout is %s but heartbeat_file is not set; give the file that "
+                         "engine_wait touches, or set heartbeat_timeout: 0" % p["heartbeat_timeout"])
     env = dict((str(k), str(v)) for k, v in p["env"].items())
     status = _engine.run_engine(p["argv"], p["stdout"], p["stderr"], p["status_file"], env=env, cwd=p["chdir"],
-                                timeout=p["timeout"] or None, pid_path=p["pid_file"])
+                                timeout=p["timeout"] or None, pid_path=p["pid_file"],
+                                heartbeat_path=p["heartbeat_file"], heartbeat_timeout=p["heartbeat_timeout"] or None)
     result = dict(changed=True, **status)
     if status["rc"] != 0:
         module.fail_json(msg="engine ended by %s with exit code %s; see %s" % (

@@ -36,6 +36,27 @@ options:
     description: Seconds to wait in this call before returning C(finished=false).
     type: float
     default: 15
+  heartbeat_file:
+    description: The O(mlperf.storage.engine_run#module:heartbeat_file) of the run; touched on every call (not in
+      check mode) so the engine knows the playbook is still following it.
+    type: path
+  peers:
+    description:
+      - Other clients of the run, as the launcher names them. Each poll opens a TCP connection to their SSH port;
+        a client that stays unreachable for O(peer_lost_after) seconds fails the task naming it, because MPI
+        ranks waiting on a lost host never end by themselves.
+      - Needs O(heartbeat_file) (the failure times are kept next to it).
+    type: list
+    elements: str
+    default: []
+  peer_port:
+    description: TCP port probed on the peers.
+    type: int
+    default: 22
+  peer_lost_after:
+    description: Seconds a peer must stay unreachable before it counts as lost.
+    type: float
+    default: 20
 attributes:
   check_mode:
     support: full
@@ -75,6 +96,11 @@ progress_line:
   returned: always
   type: str
   sample: "run 2/6: epoch 3/5, 41 s elapsed"
+lost_peers:
+  description: Clients found lost (only when the task fails for that reason).
+  returned: on failure
+  type: list
+  elements: str
 elapsed_seconds:
   description: Seconds since the engine started.
   returned: always
@@ -124,15 +150,29 @@ def main():
             label=dict(type="str", default="engine"),
             epochs=dict(type="int"),
             wait=dict(type="float", default=15),
+            heartbeat_file=dict(type="path"),
+            peers=dict(type="list", elements="str", default=[]),
+            peer_port=dict(type="int", default=22),
+            peer_lost_after=dict(type="float", default=20),
         ),
+        required_by={"peers": ("heartbeat_file",)},
         supports_check_mode=True,
     )
     p = module.params
     began = time.time()
     status = _engine.read_status(p["status_file"])
     while status is None and time.time() - began < p["wait"]:
+        if p["heartbeat_file"] and not module.check_mode:
+            _engine.touch(p["heartbeat_file"])
         time.sleep(0.5)
         status = _engine.read_status(p["status_file"])
+    if status is None and p["peers"]:
+        lost = _engine.lost_peers(p["peers"], p["heartbeat_file"] + ".peers", p["peer_lost_after"],
+                                  port=p["peer_port"])
+        if lost:
+            module.fail_json(msg="%s: lost client(s) %s while the engine runs (%s); the run cannot complete" % (
+                p["label"], ", ".join(sorted(lost)), "; ".join("%s: %s" % kv for kv in sorted(lost.items()))),
+                finished=False, lost_peers=sorted(lost), status={}, progress={}, progress_line="", elapsed_seconds=0)
     progress = progress_from_log(read_tail(p["log"]), epochs=p["epochs"]) if p["log"] else {}
     started = None
     pid_info = _engine.read_status(p["pid_file"]) if p["pid_file"] else None
