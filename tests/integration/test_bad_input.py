@@ -164,6 +164,21 @@ def test_bad_variable_types_stop_at_the_config_role(tmp_path, tiny_env, dirs, ba
     assert "mlperf.storage.preflight" not in out and "mlperf.storage.training" not in out
 
 
+@pytest.mark.parametrize("bad, expected", [
+    ({"mlperf_data_dir": "data"}, "mlperf_data_dir is 'data'; give an absolute path (the same on every client)."),
+    ({"mlperf_org": "my org"}, "mlperf_org is 'my org'; use only letters, digits, '.', '_' and '-'"),
+    ({"mlperf_accelerators_per_host": 0}, "mlperf_accelerators_per_host is 0; it must be at least 1."),
+    ({"mlperf_launcher": "node9"}, "mlperf_launcher is 'node9', which is not in group 'clients' (localhost). "
+                                   "Name one of those hosts, or leave it empty for the first."),
+])
+def test_bad_values_stop_at_the_config_role(tmp_path, tiny_env, dirs, bad, expected):
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs), **bad))
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, expected)
+    assert "mlperf.storage.preflight" not in out
+
+
 # --- the plan -----------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("bad, expected", [
