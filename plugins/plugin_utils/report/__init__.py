@@ -68,10 +68,12 @@ def _check_args(results_dir, plot_format, package_dir):
 def export_package(root, report, dest, write=True):
     """Copy ``<division>/<org>/{results,systems}`` (+ submission.yaml) of every org to ``dest``."""
     copied = []
-    orgs = sorted(set((s.get("division"), s.get("org")) for s in report.get("submissions") or []
-                      if s.get("division") and s.get("org")))
-    for division, org in orgs:
-        src_org = os.path.join(root, division, org)
+    orgs = {}
+    for run in report.get("runs") or []:
+        src_org = rollups.org_dir(root, run["path"]) if run.get("path") else None
+        if src_org and run.get("division") and run.get("org"):
+            orgs[src_org] = (run["division"], run["org"])
+    for src_org, (division, org) in sorted(orgs.items()):
         if not os.path.isdir(os.path.join(src_org, "results")):
             continue
         dst_org = os.path.join(dest, division, org)

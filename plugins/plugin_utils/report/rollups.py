@@ -17,6 +17,7 @@ import csv
 import io
 import os
 
+from ..rules.loader import parse_layout
 from ..rules.report import problems, write_atomic, write_json
 
 SCHEMA = "mlperf-storage-results/1"
@@ -131,11 +132,20 @@ def result_folder(root, runs):
     return parents.pop() if len(parents) == 1 else None
 
 
-def org_folder(root, sub):
-    """``<division>/<org>/results`` when the tree has the submission layout."""
-    if not (sub.get("division") and sub.get("org")):
+def org_dir(root, run_path):
+    """``.../<division>/<org>`` of a run in the submission layout, wherever the tree's root is (None otherwise)."""
+    info = parse_layout(os.path.join(root, run_path))
+    if not (info.get("division") and info.get("org")):
         return None
-    path = os.path.join(root, str(sub["division"]), str(sub["org"]), "results")
+    return os.sep + os.path.join(*(info["root_parts"] + [info["division"], info["org"]]))
+
+
+def org_folder(root, runs):
+    """``<division>/<org>/results`` of a result's runs when the tree has the submission layout."""
+    found = set(org_dir(root, r["path"]) for r in runs if r.get("path"))
+    if len(found) != 1 or None in found:
+        return None
+    path = os.path.join(found.pop(), "results")
     return path if os.path.isdir(path) else None
 
 
@@ -163,7 +173,7 @@ def write_rollups(root, report, write=True):
                 write_json(targets[0], doc)
                 write_atomic(targets[1], csv_text([row]))
             files.extend(targets)
-        org = org_folder(root, sub)
+        org = org_folder(root, runs)
         if org is not None:
             per_org.setdefault(org, []).append((sub, runs, row))
     for org, members in sorted(per_org.items()):
