@@ -538,10 +538,16 @@ def _main(argv):
         print("\n".join(cleanup_stale()) or "nothing to clean")
         return 0
     if len(argv) in (2, 3) and argv[1] == "up":
+        def interrupted(_signum, _frame):
+            raise KeyboardInterrupt
+
+        # started in the background (molecule create, `&`), SIGINT is ignored: SIGTERM must tear down too
+        signal.signal(signal.SIGINT, interrupted)
+        signal.signal(signal.SIGTERM, interrupted)
         with NetnsHosts(n=int(argv[2]) if len(argv) == 3 else 3) as harness:
-            print("hosts: %s\ninventory: %s\nssh: ssh -F %s %s\nCtrl-C tears them down"
+            print("hosts: %s\ninventory: %s\nssh: ssh -F %s %s\nCtrl-C or SIGTERM tears them down"
                   % (", ".join("%s=%s" % (h.name, h.address) for h in harness.hosts), harness.inventory_path,
-                     harness.ssh_config, harness.hosts[0].name))
+                     harness.ssh_config, harness.hosts[0].name), flush=True)
             try:
                 signal.pause()
             except KeyboardInterrupt:
