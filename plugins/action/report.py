@@ -3,6 +3,8 @@
 """Controller-side report of a results tree: HTML page, rollups, system descriptions, package."""
 from __future__ import annotations
 
+import os
+
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.mlperf.storage.plugins.plugin_utils.report import ReportError, build_report
@@ -31,6 +33,12 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        results_dir = os.path.abspath(os.path.expanduser(args["results_dir"]))
+        if self._task.check_mode and not os.path.isdir(results_dir):
+            # a check-mode benchmark play created no tree; there is nothing to report yet
+            result.update(skipped=True, changed=False, html_file=None,
+                          msg="would report on %s once it exists (check mode wrote no results)" % results_dir)
+            return result
         try:
             built = build_report(
                 args["results_dir"], html_file=args.get("html_file"), edition=args.get("edition"),

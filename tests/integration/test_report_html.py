@@ -180,3 +180,23 @@ def test_page_renders_in_headless_chromium(trained, tmp_path):
     # the shaded benchmark phase of the plots is on screen
     near = sum(n for rgb, n in counts.items() if all(abs(a - b) <= 3 for a, b in zip(rgb, PHASE_RGB)))
     assert near > 20000
+
+
+def _report_playbook(*extra):
+    import sys
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                           "inventories/local", "playbooks/report.yml"] + list(extra), cwd=REPO,
+                          capture_output=True, text=True, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(
+                              REPO, "ansible.cfg")))
+
+
+def test_report_playbook_explains_a_missing_tree(tmp_path):
+    missing = tmp_path / "no-such-results"
+    proc = _report_playbook("-e", "report_results_dir=%s" % missing)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    assert "report not written: results_dir %s is not a directory" % missing in out
+    # in check mode an absent tree is not an error: a check-mode benchmark play writes none
+    proc = _report_playbook("-e", "report_results_dir=%s" % missing, "--check")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
+    assert "once it exists (check mode wrote no results)" in proc.stdout and not missing.exists()
