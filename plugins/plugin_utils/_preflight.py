@@ -31,14 +31,16 @@ def evaluate(reports, launcher, accelerators_per_host=1, require_shared=("data_d
     for report in reports:
         host = report["host"]
         if report.get("unreachable"):
+            reason = _strip_prefix(report.get("unreachable_msg") or "no answer", "Task failed: ")
             problems.append(_problem(
-                host, "reachable", "unreachable: %s" % (report.get("unreachable_msg") or "no answer"),
+                host, "reachable", "unreachable: %s" % reason,
                 "check that the host is up and that the controller can SSH to it as the inventory says "
                 "(ansible_host, ansible_user, key); then rerun"))
             continue
         if report.get("facts_error"):
             problems.append(_problem(
-                host, "facts", "reached, but gathering facts failed: %s" % report["facts_error"],
+                host, "facts", "reached, but gathering facts failed: %s" % _strip_prefix(report["facts_error"],
+                                                                                         "Task failed: "),
                 "check the Python interpreter on the host (ansible_python_interpreter) and rerun"))
             continue
         problems.extend(_env_problems(host, report.get("env")))
@@ -53,6 +55,12 @@ def evaluate(reports, launcher, accelerators_per_host=1, require_shared=("data_d
         checked = set(r["host"] for r in reachable)
         problems.extend(_shared_problems(launcher, launcher_report.get("shared") or {}, require_shared, checked))
     return problems
+
+
+def _strip_prefix(text, prefix):
+    """Ansible's own 'Task failed: ' adds nothing inside a table that already says what failed."""
+    text = str(text)
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def _env_problems(host, env):

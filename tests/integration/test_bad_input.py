@@ -393,6 +393,7 @@ def test_unreachable_client(tmp_path, tiny_env, netns_hosts):
     assert_stopped_cleanly(rc, out, before, dirs, "Preflight found problems; nothing was started.",
                            "unreachable: ", "check that the host is up and that the controller can SSH to it")
     assert table_rows(out, "reachable") == [("node2", "error")]
+    assert "unreachable: Data could not be sent to remote host" in out
     # node2 wrote no sentinel because it was never reached: that is not a filesystem problem
     assert table_rows(out, "shared-data_dir") == []
     # node1 could not reach node2 either, and says so
