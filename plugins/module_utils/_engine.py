@@ -103,7 +103,8 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
     with open(stdout_path, "ab", buffering=0) as out, open(stderr_path, "ab", buffering=0) as err:
         try:
             proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=child_env,
-                                    cwd=cwd, start_new_session=True)
+                                    cwd=cwd, start_new_session=True,
+                                    umask=0o022)  # results are never group- or world-writable
         except OSError as exc:
             status.update(end=iso_now(), duration_seconds=0.0, rc=127, ended_by="not-started",
                           error="cannot start %s: %s" % (argv[0], exc))

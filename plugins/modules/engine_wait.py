@@ -155,10 +155,12 @@ def main():
             peer_port=dict(type="int", default=22),
             peer_lost_after=dict(type="float", default=20),
         ),
-        required_by={"peers": ("heartbeat_file",)},
         supports_check_mode=True,
     )
     p = module.params
+    if p["peers"] and not p["heartbeat_file"]:
+        module.fail_json(msg="peers needs heartbeat_file: the times peers were first found unreachable are kept "
+                             "next to it between polls")
     began = time.time()
     status = _engine.read_status(p["status_file"])
     while status is None and time.time() - began < p["wait"]:

@@ -1,0 +1,135 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared pieces of the multi-host and fault tests: run the training playbook with tiny sizing, read what it left."""
+import glob
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from _testpaths import REPO
+
+VENV = "/var/tmp/mlperf-storage/venv"  # the embedded environment; on a shared filesystem every host sees it
+
+TINY = {
+    "mlperf_edition": "3.0", "mlperf_division": "open", "mlperf_org": "faults", "mlperf_system": "ns",
+    "mlperf_model": "unet3d", "mlperf_accelerator": "b200", "mlperf_accelerators_per_host": 1,
+    "mlperf_allow_invalid": True, "mlperf_env_profile": "embedded", "mlperf_runs": 1,
+    "mlperf_params": {"dataset.num_files_train": 24, "dataset.record_length_bytes": 65536,
+                      "dataset.record_length_bytes_stdev": 0, "dataset.record_length_bytes_resize": 65536},
+    "python_env_dir": VENV, "training_progress_interval": 2,
+}
+
+
+def playbook_bin():
+    path = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    if not os.access(path, os.X_OK):
+        pytest.skip("ansible-playbook not found next to %s" % sys.executable)
+    return path
+
+
+def require_engine():
+    if not os.access(os.path.join(VENV, "bin", "dlio_benchmark"), os.X_OK):
+        pytest.skip("the embedded environment %s is not provisioned (playbooks/provision.yml -i inventories/local)"
+                    % VENV)
+
+
+def training_argv(inventory, extra, playbook="playbooks/run_training.yml"):
+    return [playbook_bin(), "-i", inventory, os.path.join(REPO, playbook), "-e", json.dumps(extra)]
+
+
+def playbook_env(tmp_path):
+    return dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                ANSIBLE_FORCE_COLOR="0", ANSIBLE_ASYNC_DIR=str(tmp_path / "async"))
+
+
+def start_playbook(tmp_path, inventory, extra, log_name):
+    log = open(tmp_path / (log_name + ".log"), "w")
+    proc = subprocess.Popen(training_argv(inventory, extra), cwd=REPO, env=playbook_env(tmp_path), stdout=log,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
+    proc.log_path = str(tmp_path / (log_name + ".log"))
+    return proc
+
+
+def finish(proc, timeout=600):
+    try:
+        proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    with open(proc.log_path) as handle:
+        return handle.read()
+
+
+def run_training(tmp_path, inventory, extra, log_name, timeout=600):
+    return finish(start_playbook(tmp_path, inventory, extra, log_name), timeout)
+
+
+def wait_for(predicate, timeout, interval=0.3):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def recap(out):
+    return dict((m.group(1), m.group(0)) for m in re.finditer(r"^(\S+)\s+: ok=.*$", out, re.M))
+
+
+def run_dirs(results, kind="run"):
+    return sorted(glob.glob(os.path.join(results, "open", "faults", "results", "ns", "training", "unet3d", kind, "*")))
+
+
+def tree_digest(root):
+    digest = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as handle:
+                digest[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
+    return digest
+
+
+def check_manifest(leaf):
+    """Every file listed in CHECKSUMS.sha256 has that sha256; returns the listed names."""
+    listed = {}
+    with open(os.path.join(leaf, "CHECKSUMS.sha256")) as handle:
+        for line in handle:
+            digest, name = line.rstrip("\n").split(None, 1)
+            listed[name.lstrip("*")] = digest
+    for name, digest in listed.items():
+        with open(os.path.join(leaf, name), "rb") as handle:
+            assert hashlib.sha256(handle.read()).hexdigest() == digest, "%s/%s does not match its checksum" % (
+                leaf, name)
+    return listed
+
+
+def metadata(leaf):
+    [path] = glob.glob(os.path.join(leaf, "training_*_metadata.json"))
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def engine_processes(marker):
+    """Pids on this machine (all namespaces share the pid view from here) whose command line carries marker."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as handle:
+                cmd = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if marker in cmd and "pytest" not in cmd:
+            found.append((int(name), cmd[:160]))
+    return found
