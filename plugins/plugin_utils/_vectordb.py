@@ -115,7 +115,14 @@ def client_search_argv(python, script, settings):
         argv += ["--search-ef", str(settings["search_ef"])]
     if settings.get("nprobe"):
         argv += ["--nprobe", str(settings["nprobe"])]
-    return argv
+    return argv + _fs_roots(settings)
+
+
+def _fs_roots(settings):
+    """The run writes fs_separation.json itself, so the run directory's checksums cover it."""
+    if settings.get("storage_root") and settings.get("results_root"):
+        return ["--storage-root", settings["storage_root"], "--results-root", settings["results_root"]]
+    return []
 
 
 def vdbbench_load_argv(bin_dir, settings):
@@ -145,12 +152,13 @@ def vdbbench_search_argv(bin_dir, settings):
     return argv
 
 
-def summarize_argv(python, script, settings):
-    """Project the upstream client's statistics.json into summary.json (run after vdbbench)."""
-    return [python, script, "summarize", "--output-dir", RUN_DIR_TOKEN,
-            "--num-vectors", str(settings["num_vectors"]), "--dimension", str(settings["dimension"]),
-            "--index-type", settings["index_type"], "--metric-type", settings["metric_type"],
-            "--mode", settings["mode"], "--host", str(settings["host"]), "--port", str(settings["port"])]
+def wrapped_argv(python, script, settings, child):
+    """Run the upstream client under ours: fs_separation.json first, then summary.json from its statistics.json."""
+    return ([python, script, "wrap", "--output-dir", RUN_DIR_TOKEN,
+             "--num-vectors", str(settings["num_vectors"]), "--dimension", str(settings["dimension"]),
+             "--index-type", settings["index_type"], "--metric-type", settings["metric_type"],
+             "--mode", settings["mode"], "--host", str(settings["host"]), "--port", str(settings["port"])]
+            + _fs_roots(settings) + ["--"] + list(child))
 
 
 def server_argv(bin_dir, data_dir, port):
@@ -397,15 +405,15 @@ def plan_vectordb(req):
     bin_dir = paths["venv_bin"].rstrip("/")
     python = bin_dir + "/python"
     script = paths["client_script"]
+    settings["storage_root"] = data_dir
+    settings["results_root"] = results
     if client == "builtin":
         datagen_argv = client_load_argv(python, script, settings)
         run_argv = client_search_argv(python, script, settings)
-        post = None
     else:
         vdb_bin = (paths.get("vdbbench_bin") or bin_dir).rstrip("/")
         datagen_argv = vdbbench_load_argv(vdb_bin, settings)
-        run_argv = vdbbench_search_argv(vdb_bin, settings)
-        post = summarize_argv(python, script, settings)
+        run_argv = wrapped_argv(python, script, settings, vdbbench_search_argv(vdb_bin, settings))
     env = {"PATH": "%s:/usr/local/bin:/usr/bin:/bin" % bin_dir, "PYTHONUNBUFFERED": "1"}
     plan.update(
         edition=edition, division=division, backend=backend, server_mode=mode, client=client,
@@ -414,7 +422,7 @@ def plan_vectordb(req):
         paths={"model_base": base, "datagen_base": base + "/datagen", "run_base": base + "/run",
                "storage_root": data_dir, "server_data_dir": data_dir + "/vectordb/milvus-lite"},
         commands={"datagen": {"argv": datagen_argv, "launcher_env": env},
-                  "run": {"argv": run_argv, "launcher_env": env, "post_argv": post}},
+                  "run": {"argv": run_argv, "launcher_env": env}},
         server={"argv": server_argv(bin_dir, data_dir + "/vectordb/milvus-lite", settings["port"])}
         if mode == "embedded" else None,
         engine=dict(req.get("engine") or {}, name=backend, client=client, translations=[]),

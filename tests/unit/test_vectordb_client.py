@@ -200,3 +200,39 @@ def test_a_bad_credentials_file_is_one_clear_error(client, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code in (client.EXIT_USAGE, client.EXIT_FAILED)
     assert err.startswith("mlperf_vdb_client: error:") and "Traceback" not in err
+
+
+def test_fs_separation_compares_devices(client):
+    same = client.fs_separation("/data", 2049, "/results", 2049)
+    assert same["same_filesystem"] is True
+    apart = client.fs_separation("/data", 2049, "/results", 66, "/data", "/")
+    assert apart["same_filesystem"] is False and apart["data_or_chkpt_path"] == "/data"
+    assert apart["results_path"] == "/results" and apart["results_mount_point"] == "/"
+
+
+def test_wrap_runs_the_upstream_client_then_summarizes(client, tmp_path):
+    """The vdbbench path: our client runs the other one, then writes fs_separation.json and summary.json."""
+    import sys
+
+    out = tmp_path / "leaf"
+    stats = {"total_queries": 30, "total_time_seconds": 3.0, "throughput_qps": 10.0, "mean_latency_ms": 2.0,
+             "p95_latency_ms": 3.0, "p99_latency_ms": 4.0, "p999_latency_ms": 5.0,
+             "recall": {"mean_recall": 0.9, "recall_at_k": 0.9, "k": 10}}
+    fake = "import json,sys; json.dump(%r, open(sys.argv[1] + '/statistics.json', 'w'))" % (stats,)
+    code = client.main(["wrap", "--output-dir", str(out), "--num-vectors", "100", "--dimension", "8",
+                        "--index-type", "hnsw", "--mode", "timed", "--storage-root", str(tmp_path),
+                        "--results-root", str(tmp_path), "--", sys.executable, "-c", fake, str(out)])
+    assert code == client.EXIT_OK
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["recall"] == 0.9 and summary["query_count"] == 30 and summary["index_type"] == "HNSW"
+    assert json.loads((out / "fs_separation.json").read_text())["same_filesystem"] is True
+
+
+def test_wrap_reports_a_failed_child_in_one_line(client, tmp_path, capsys):
+    import sys
+
+    code = client.main(["wrap", "--output-dir", str(tmp_path / "leaf"), "--", sys.executable, "-c",
+                        "raise SystemExit(3)"])
+    err = capsys.readouterr().err
+    assert code == client.EXIT_FAILED and "ended with exit code 3" in err and "Traceback" not in err
+    assert not (tmp_path / "leaf" / "summary.json").exists()

@@ -78,7 +78,7 @@ def test_client_command_lines():
     timed = plan_of(mode="timed", runtime=45, nprobe=8, credentials_file="/w/cred.json")["commands"]["run"]["argv"]
     assert option(timed, "--runtime") == "45" and "--queries" not in timed and option(timed, "--nprobe") == "8"
     assert option(timed, "--credentials-file") == "/w/cred.json"
-    assert plan["commands"]["run"]["post_argv"] is None
+    assert option(run, "--storage-root") == "/mnt/data" and option(run, "--results-root") == "/srv/results"
 
 
 def test_the_client_parses_what_the_plan_builds():
@@ -104,13 +104,15 @@ def test_vdbbench_command_lines():
                         ("--distribution", "uniform"), ("--batch-size", "1000"), ("--chunk-size", "10000"),
                         ("--index-type", "HNSW")):
         assert option(load, flag) == value
-    run = plan["commands"]["run"]["argv"]
+    wrapped = plan["commands"]["run"]["argv"]
+    # ours wraps the upstream client: fs_separation.json before, summary.json after
+    assert wrapped[2] == "wrap" and option(wrapped, "--output-dir") == _vectordb.RUN_DIR_TOKEN
+    assert option(wrapped, "--storage-root") == "/mnt/data"
+    run = wrapped[wrapped.index("--") + 1:]
     assert run[0] == "/opt/upstream/bin/vdbbench"
     assert option(run, "--runtime") == "300" and option(run, "--output-dir") == _vectordb.RUN_DIR_TOKEN
     assert option(run, "--vector-dim") == "128" and option(run, "--search-limit") == "10"
     assert "--json-output" in run
-    post = plan["commands"]["run"]["post_argv"]
-    assert post[2] == "summarize" and option(post, "--output-dir") == _vectordb.RUN_DIR_TOKEN
     counted = plan_of(client="vdbbench")["commands"]["run"]["argv"]
     assert option(counted, "--queries") == "1000" and "--runtime" not in counted
 

@@ -13,6 +13,7 @@ Subcommands:
           then drive K search processes for a fixed time or a fixed number of queries and write
           statistics.json, summary.json, recall_stats.json, result_verdict.json and config.json
   summarize  project a statistics.json (from this client or the upstream vdbbench) into summary.json
+  wrap    run the upstream vdbbench as a child, then summarize its statistics.json
 
 The pure parts (percentiles, recall, aggregation, summary projection, work split) use the standard library
 only, so they can be imported and tested without pymilvus or numpy.
@@ -231,6 +232,37 @@ def chunk_bounds(num_vectors, chunk_size):
         start += count
         index += 1
     return out
+
+
+def fs_separation(data_path, data_device, results_path, results_device, data_mount=None, results_mount=None):
+    """fs_separation.json: are the storage under test and the results on different filesystems (st_dev)?"""
+    return {"data_or_chkpt_path": data_path, "results_path": results_path,
+            "data_device": data_device, "results_device": results_device,
+            "data_mount_point": data_mount, "results_mount_point": results_mount,
+            "same_filesystem": data_device == results_device,
+            "method": "st_dev of both directories on the launcher"}
+
+
+def _mount_point(path):
+    path = os.path.realpath(path)
+    while not os.path.ismount(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def write_fs_separation(args):
+    """Written into the run directory by the run itself, so the checksum manifest seals it."""
+    if not (getattr(args, "storage_root", None) and getattr(args, "results_root", None)):
+        return
+    try:
+        data_dev = os.stat(args.storage_root).st_dev
+        results_dev = os.stat(args.results_root).st_dev
+    except OSError as exc:
+        raise ClientError("cannot compare the filesystems of %s and %s: %s" % (args.storage_root, args.results_root,
+                                                                             exc), EXIT_USAGE)
+    write_json(os.path.join(args.output_dir, "fs_separation.json"),
+               fs_separation(args.storage_root, data_dev, args.results_root, results_dev,
+                             _mount_point(args.storage_root), _mount_point(args.results_root)))
 
 
 def write_json(path, data):
@@ -561,8 +593,8 @@ def _search_worker(rank, args_dict, queries, share, barrier, results):
 def cmd_search(args):
     import multiprocessing
 
-    np = _numpy()
     os.makedirs(args.output_dir, exist_ok=True)
+    write_fs_separation(args)
     client = connect(args)
     version = server_version(client)
     if not client.has_collection(args.collection):
@@ -663,6 +695,26 @@ def cmd_search(args):
     return EXIT_OK
 
 
+def cmd_wrap(args):
+    """Run another client (the upstream vdbbench) as a child, then summarize its statistics.json."""
+    import subprocess
+
+    child = list(args.child)
+    if child and child[0] == "--":
+        child = child[1:]
+    if not child:
+        raise ClientError("wrap needs the command to run after --", EXIT_USAGE)
+    os.makedirs(args.output_dir, exist_ok=True)
+    write_fs_separation(args)
+    try:
+        rc = subprocess.call(child)
+    except OSError as exc:
+        raise ClientError("cannot start %s: %s" % (child[0], exc))
+    if rc != 0:
+        raise ClientError("%s ended with exit code %s" % (os.path.basename(child[0]), rc))
+    return cmd_summarize(args)
+
+
 def cmd_summarize(args):
     path = os.path.join(args.output_dir, "statistics.json")
     try:
@@ -710,6 +762,10 @@ def build_parser():
         p.add_argument("--metric-type", choices=METRICS, default="COSINE", type=str.upper)
         p.add_argument("--output-dir", required=True)
 
+    def fs_args(p):
+        p.add_argument("--storage-root", help="the storage under test (for fs_separation.json)")
+        p.add_argument("--results-root", help="the results directory (for fs_separation.json)")
+
     ping = sub.add_parser("ping", help="check that Milvus answers")
     common(ping)
     ping.add_argument("--wait", type=float, default=0.0, help="keep retrying for this many seconds")
@@ -738,18 +794,28 @@ def build_parser():
     search.add_argument("--search-ef", type=int, default=None)
     search.add_argument("--nprobe", type=int, default=None)
     search.add_argument("--report-count", type=int, default=100)
+    fs_args(search)
     search.set_defaults(func=cmd_search)
 
+    def summary_settings(p):
+        p.add_argument("--output-dir", required=True)
+        p.add_argument("--num-vectors", type=int)
+        p.add_argument("--dimension", type=int)
+        p.add_argument("--index-type", type=str.upper)
+        p.add_argument("--metric-type", type=str.upper)
+        p.add_argument("--mode")
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+
     summarize = sub.add_parser("summarize", help="write summary.json from statistics.json")
-    summarize.add_argument("--output-dir", required=True)
-    summarize.add_argument("--num-vectors", type=int)
-    summarize.add_argument("--dimension", type=int)
-    summarize.add_argument("--index-type", type=str.upper)
-    summarize.add_argument("--metric-type", type=str.upper)
-    summarize.add_argument("--mode")
-    summarize.add_argument("--host")
-    summarize.add_argument("--port", type=int)
+    summary_settings(summarize)
     summarize.set_defaults(func=cmd_summarize)
+
+    wrap = sub.add_parser("wrap", help="run another client after --, then summarize its statistics.json")
+    summary_settings(wrap)
+    fs_args(wrap)
+    wrap.add_argument("child", nargs=argparse.REMAINDER)
+    wrap.set_defaults(func=cmd_wrap)
     return parser
 
 
