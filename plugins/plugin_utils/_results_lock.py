@@ -63,7 +63,7 @@ def describe_refusal(path, holder, waited):
             "Wait for it to finish, or point mlperf_controller_results_dir elsewhere; raise mlperf_results_lock_wait "
             "to queue behind it. If that process is gone and it ran on another host, remove %s by hand."
             % (os.path.dirname(path), holder.get("pid"), holder.get("host"), holder.get("purpose") or "no purpose",
-               holder.get("since"), path, (" (waited %.0f s)" % waited) if waited else "", path))
+               holder.get("since"), path, (" (waited %.0f s)" % waited) if waited >= 1 else "", path))
 
 
 def _read(path):

@@ -84,8 +84,9 @@ def test_results_filesystem_full_gives_a_clear_error_and_keeps_what_was_written(
         extra = local_vars(tmp_path, results=str(mount))
         out = run_training(tmp_path, LOCAL, extra, "full", timeout=500)
         assert "failed=1" in recap(out)["localhost"], out[-5000:]
-        assert "No space left on device" in out or "results filesystem full" in out, out[-5000:]
-        assert "is kept, marked incomplete" in out or "results filesystem full" in out, out[-5000:]
+        assert "No space left on device" in out, out[-5000:]
+        assert "The results filesystem is full (%s on localhost" % mount in out, out[-5000:]
+        assert "is kept, marked incomplete" in out, out[-5000:]
         leaves = run_dirs(str(mount), "datagen") + run_dirs(str(mount))
         assert leaves, "the partial run directory was deleted"
         assert any(os.listdir(leaf) for leaf in leaves)
