@@ -1,0 +1,159 @@
+"""The KV-cache benchmark through the whole collection path, with a recorded per-rank output (the upstream kv-cache
+program is not installable here; see tests/standins/README.md and docs/kvcache.md).
+
+playbooks/run_kvcache.yml runs on localhost the way AWX runs it (ansible-runner): preflight against a scratch
+kv-cache environment, the plan, ONE run leaf whose engine process is the role's sequencer, which starts every
+option/trial as a real Open MPI job of the wrapper stand-in with the exact command the plan built, waits between
+options, and aggregates the rank files; then metadata, checksums, collection and verification.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from _testpaths import CORPUS, REPO
+
+ansible_runner = pytest.importorskip("ansible_runner")
+
+pytestmark = pytest.mark.integration
+
+STANDINS = os.path.join(REPO, "tests", "standins")
+RANK_FILE = os.path.join(CORPUS, "closed", "NewFW", "results", "Solidigm_D7-PS1010_7TB_Gen5_NVMe_TLC", "kv_cache",
+                         "llama3.1-8b", "run", "20260713_173041", "option_1", "trial_0", "rank_0",
+                         "kvcache_results_20260713_173043.json")
+
+
+def _require_engine_host():
+    if not os.path.exists(RANK_FILE):
+        pytest.skip("the published results corpus (%s) is absent: nothing to replay" % CORPUS)
+    if not os.path.exists("/usr/bin/mpirun") or not shutil.which("mpirun"):
+        pytest.skip("Open MPI (Debian openmpi-bin, /usr/bin/mpirun) is not installed")
+
+
+def scratch_env(base):
+    """A venv holding only the stand-in's record (what the replay lock pins) and the wrapper stand-in."""
+    env = base / "kvenv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    site = env / "lib" / ("python%d.%d" % sys.version_info[:2]) / "site-packages" / "mlperf_replay_standin-1.0.dist-info"
+    site.mkdir(parents=True)
+    (site / "METADATA").write_text("Metadata-Version: 2.1\nName: mlperf-replay-standin\nVersion: 1.0\n")
+    # where the plan expects the upstream wrapper: a launcher of the stand-in that knows the corpus
+    (env / "bin" / "mlperf_wrapper.py").write_text(
+        "import os, runpy\nos.environ.setdefault('MLPERF_REPLAY_CORPUS', %r)\nrunpy.run_path(%r, run_name='__main__')\n"
+        % (CORPUS, os.path.join(STANDINS, "mlperf_wrapper.py")))
+    return {"kvcache_env_dir": str(env), "python_env_lock_file": os.path.join(STANDINS, "locks", "replay-kvcache.txt")}
+
+
+def run_playbook(tmp_path, extravars, name):
+    private = tmp_path / ("runner-" + name)
+    private.mkdir()
+    result = ansible_runner.run(
+        private_data_dir=str(private), project_dir=REPO, playbook="playbooks/run_kvcache.yml",
+        inventory=os.path.join(REPO, "inventories", "local", "hosts.yml"), extravars=extravars,
+        envvars={"ANSIBLE_CONFIG": os.path.join(REPO, "ansible.cfg")}, quiet=True)
+    stdout = result.stdout.read()
+    (tmp_path / (name + ".log")).write_text(stdout)
+    return result, stdout
+
+
+def artifact_data(result):
+    for event in result.events:
+        if event.get("event") == "playbook_on_stats":
+            return event["event_data"].get("artifact_data") or {}
+    return {}
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    out = {name: tmp_path / name for name in ("results", "work", "data")}
+    for path in out.values():
+        path.mkdir()
+    shm = "/dev/shm"
+    out["cache"] = (shm + "/mlperf-kv-replay-%d" % os.getpid()) if os.access(shm, os.W_OK) else str(tmp_path / "c")
+    os.makedirs(out["cache"], exist_ok=True)
+    yield out
+    shutil.rmtree(out["cache"], ignore_errors=True)
+
+
+def base_vars(dirs, tmp_path):
+    return dict({
+        "mlperf_results_dir": str(dirs["results"]), "mlperf_data_dir": str(dirs["data"]),
+        "mlperf_work_dir": str(dirs["work"]), "mlperf_org": "replay", "mlperf_allow_invalid": False,
+        "mlperf_params": {}, "mpi_source": "os", "mpi_implementation": "openmpi", "kvcache_cache_dir": dirs["cache"],
+        "kvcache_processes_per_host": 2, "kvcache_progress_interval": 2,
+    }, **scratch_env(tmp_path))
+
+
+def test_kvcache_open_run_replayed_and_aggregated(tmp_path, dirs):
+    _require_engine_host()
+    extravars = dict(base_vars(dirs, tmp_path), mlperf_division="open", kvcache_trials=2,
+                     kvcache_inter_option_delay=2)
+    result, out = run_playbook(tmp_path, extravars, "open")
+    assert "Traceback" not in out
+    model_dir = dirs["results"] / "open" / "replay" / "results" / "localhost" / "kv_cache" / "llama3.1-8b"
+    leaves = sorted((model_dir / "run").iterdir())
+    assert len(leaves) == 1, out[-3000:]  # ONE leaf for 3 options x 2 trials
+    leaf = leaves[0]
+    ts = leaf.name
+    assert result.rc == 0, out[-4000:]
+    meta = json.loads((leaf / ("kv_cache_%s_metadata.json" % ts)).read_text())
+    assert meta["benchmark_type"] == "kv_cache" and meta["command"] == "run" and meta["model"] == "llama3.1-8b"
+    assert meta["num_processes"] == 2 and meta["exit_status"] == 0 and meta["complete"] is True
+    assert meta["args"]["seed"] == 42 and meta["args"]["trials"] == 2 and meta["args"]["inter_option_delay"] == 2
+    assert meta["engine"]["name"] == "kv-cache"
+    assert len(meta["kvcache_invocations"]) == 6
+    # every option/trial ran as an MPI job of the wrapper with the option's flags, logs per trial
+    for option, users, allocs in (("1", "200", "16"), ("2", "100", "16"), ("3", "70", "4")):
+        for trial in range(2):
+            stdout = (leaf / ("kvcache_opt%s_trial%d_%s.stdout.log" % (option, trial, ts))).read_text()
+            assert "%s users" % users in stdout and "rank 1" in stdout
+            for rank in range(2):
+                assert list((leaf / ("option_%s" % option) / ("trial_%d" % trial) / ("rank_%d" % rank))
+                            .glob("kvcache_results_*.json"))
+            assert os.path.isdir(os.path.join(dirs["cache"], "rank_1"))
+        command = [i for i in meta["kvcache_invocations"] if i["option"] == option][0]["command"]
+        assert "--num-users %s" % users in command and "--max-concurrent-allocs %s" % allocs in command
+        assert "--seed-base 42" in command and "--rank-cache-base %s" % dirs["cache"] in command
+    # the sequencer waited between options, not before the first or after the last
+    progress = (leaf / "kvcache_progress.log").read_text()
+    assert progress.count("waiting 2 s before option") == 2
+    # aggregation: every rank replays the same recorded file, so sums are 2x the rank's value, maxima equal it
+    recorded = json.loads(open(RANK_FILE).read())["summary"]
+    summary = json.loads((leaf / "summary.json").read_text())
+    assert summary == json.loads((leaf / "kvcache_run_summary.json").read_text())
+    assert summary["total_ranks"] == 2 and summary["trials_per_option"] == 2 and not summary["partial_failure"]
+    for option in ("1", "2", "3"):
+        agg = summary["options"][option]
+        assert agg["aggregated_read_bandwidth_gbps"] == pytest.approx(
+            2 * recorded["cache_stats"]["tier_storage_read_bandwidth_gbps"])
+        assert agg["aggregated_device_read_p95_ms"] == pytest.approx(recorded["cache_stats"]["storage_read_device_p95_ms"])
+        assert agg["rank_count"] == 2 and agg["trial_count"] == 2 and agg["missing_files"] == []
+    rows = json.loads((leaf / "results.json").read_text())
+    assert [r["option"] for r in rows] == [1, 2, 3]
+    assert len(json.loads((leaf / "option_2_results.json").read_text())["trials"]) == 2
+    assert json.loads((leaf / "fs_separation.json").read_text())["same_filesystem"] is (
+        os.stat(dirs["cache"]).st_dev == os.stat(str(dirs["results"])).st_dev)
+    assert "summary.json" in (leaf / "CHECKSUMS.sha256").read_text()
+    assert artifact_data(result)["mlperf_verdict"] in ("OPEN", "CLOSED")
+
+
+def test_kvcache_closed_with_a_changed_seed_is_refused_before_anything_runs(tmp_path, dirs):
+    _require_engine_host()
+    extravars = dict(base_vars(dirs, tmp_path), mlperf_division="closed", kvcache_seed=7)
+    result, out = run_playbook(tmp_path, extravars, "seed")
+    assert result.rc != 0 and "Traceback" not in out
+    assert "[kvcache_seed]" in out and "CLOSED locks seed=42 but the run used 7" in out
+    assert not any(dirs["results"].iterdir())
+
+
+def test_kvcache_closed_cache_and_results_on_one_filesystem_refused(tmp_path, dirs):
+    _require_engine_host()
+    extravars = dict(base_vars(dirs, tmp_path), mlperf_division="closed",
+                     kvcache_cache_dir=str(dirs["data"]))  # data/ and results/ share the test's filesystem
+    result, out = run_playbook(tmp_path, extravars, "samefs")
+    assert result.rc != 0 and "Traceback" not in out
+    assert "[kvcache_cache_dir]" in out and "are on the same filesystem" in out
+    assert not any(dirs["results"].iterdir())

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Test stand-in for the kv-cache program's per-rank wrapper: checks its options, replays a recorded rank file.
+
+See tests/standins/README.md. Standard library only (it runs under the scratch environment's python). Exit
+status 2 = options the wrapper would not accept; 3 = no recording; 0 = the rank's result file was written.
+"""
+import argparse
+import os
+import shutil
+import sys
+import time
+
+RECORDED_RANK_FILE = ("closed/NewFW/results/Solidigm_D7-PS1010_7TB_Gen5_NVMe_TLC/kv_cache/llama3.1-8b/run/"
+                      "20260713_173041/option_1/trial_0/rank_0/kvcache_results_20260713_173043.json")
+MODELS = ("tiny-1b", "mistral-7b", "llama2-7b", "llama3.1-8b", "llama3.1-70b-instruct")
+
+
+def non_negative(text):
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="mlperf_wrapper.py (replay stand-in)", allow_abbrev=False)
+    p.add_argument("--rank-output-base", required=True)
+    p.add_argument("--rank-cache-base", required=True)
+    p.add_argument("--seed-base", type=int, required=True)
+    p.add_argument("--config")
+    p.add_argument("--model", choices=MODELS, required=True)
+    p.add_argument("--num-users", type=positive_int, required=True)
+    p.add_argument("--duration", type=positive_int, required=True)
+    p.add_argument("--gpu-mem-gb", type=non_negative, required=True)
+    p.add_argument("--cpu-mem-gb", type=non_negative, required=True)
+    p.add_argument("--max-concurrent-allocs", type=positive_int, required=True)
+    p.add_argument("--generation-mode", choices=("none", "fast", "realistic"), required=True)
+    return p
+
+
+def rank():
+    for name in ("OMPI_COMM_WORLD_RANK", "PMI_RANK"):
+        if name in os.environ:
+            return int(os.environ[name])
+    return 0
+
+
+def main(argv):
+    args = parser().parse_args(argv)
+    for name in ("rank_output_base", "rank_cache_base"):
+        if not os.path.isabs(getattr(args, name)):
+            sys.stderr.write("--%s must be an absolute path\n" % name.replace("_", "-"))
+            return 2
+    corpus = os.environ.get("MLPERF_REPLAY_CORPUS")
+    source = os.path.join(corpus or "", RECORDED_RANK_FILE)
+    if not corpus or not os.path.exists(source):
+        sys.stderr.write("no recorded rank file under MLPERF_REPLAY_CORPUS=%r\n" % corpus)
+        return 3
+    me = rank()
+    out_dir = os.path.join(args.rank_output_base, "rank_%d" % me)
+    os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(os.path.join(args.rank_cache_base, "rank_%d" % me), exist_ok=True)
+    target = os.path.join(out_dir, "kvcache_results_%s.json" % time.strftime("%Y%m%d_%H%M%S"))
+    shutil.copyfile(source, target)
+    print("KV Cache Wrapper (replay stand-in) - rank %d, seed %d, model %s, %d users, %d s"
+          % (me, args.seed_base + me, args.model, args.num_users, args.duration))
+    print("Results saved to %s" % target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

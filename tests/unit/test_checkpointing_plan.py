@@ -1,0 +1,205 @@
+"""The checkpointing plan: exact DLIO/MPI commands for the MLPerf DLIO grammar, process-count rules, the split,
+refusal of the PyPI engine, and the classification of every planned invocation."""
+import copy
+import os
+
+import pytest
+import yaml
+
+from _testpaths import REPO
+
+from ansible_collections.mlperf.storage.plugins.plugin_utils import _checkpointing_plan as plan_mod
+from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import load_edition
+
+GIB = 1024 ** 3
+
+
+def request(**changes):
+    req = {
+        "edition": "3.0", "division": "closed", "model": "llama3-8b", "accelerator": "b200", "params": {},
+        "clients": [{"host": "c1", "mpi_host": "c1", "memtotal_bytes": 64 * GIB, "cores": 32}],
+        "launcher": "c1", "accelerators_per_host": 8, "split": False, "checkpoint_folder": "/mnt/ckpt",
+        "engine": {"generation": "mlperf-v3.0", "version": "3.0.2", "source": "git+https://x", "profile": "submission",
+                   "lock_hash": "f" * 64},
+        "mpi": {"implementation": "openmpi", "mpirun": "/usr/bin/mpirun", "run_as_root": False, "extra_args": []},
+        "paths": {"results_dir": "/results", "work_dir": "/work", "venv_bin": "/venv/bin"},
+        "org": "org", "system": "sys", "allow_invalid": False,
+    }
+    req.update(changes)
+    return req
+
+
+def clients(n, memory_gb=64):
+    return [{"host": "c%d" % i, "mpi_host": "c%d" % i, "memtotal_bytes": memory_gb * GIB, "cores": 32}
+            for i in range(1, n + 1)]
+
+
+def test_combined_run_command_is_the_mlperf_dlio_grammar():
+    plan = plan_mod.plan_checkpointing(request())
+    assert plan["errors"] == []
+    assert [p["phase"] for p in plan["phases"]] == ["run"]
+    argv = plan["commands"]["run"]["argv"]
+    assert argv == [
+        "/usr/bin/mpirun", "-np", "8", "-host", "c1:8", "-x", "PATH",
+        "/venv/bin/dlio_benchmark", "workload=llama3_8b", "++hydra.run.dir='@RUN_DIR@'",
+        "++hydra.output_subdir=dlio_config",
+        "++workload.checkpoint.checkpoint_folder=/mnt/ckpt/llama3-8b",
+        "++workload.checkpoint.num_checkpoints_write=10",
+        "++workload.checkpoint.num_checkpoints_read=10",
+        "--config-dir=/work/dlio_workloads",
+    ]
+    assert plan["commands"]["run"]["launcher_env"]["PATH"].startswith("/venv/bin:")
+    assert plan["paths"]["run_base"] == "/results/closed/org/results/sys/checkpointing/llama3-8b"  # no command level
+    assert plan["verdict"] == "CLOSED"
+
+
+def test_split_builds_a_write_only_then_a_read_only_invocation():
+    plan = plan_mod.plan_checkpointing(request(split=True))
+    assert plan["errors"] == []
+    assert [(p["phase"], p["writes"], p["reads"]) for p in plan["phases"]] == [("write", 10, 0), ("read", 0, 10)]
+    write, read = (p["commands"]["run"]["argv"] for p in plan["phases"])
+    assert "++workload.checkpoint.num_checkpoints_write=10" in write
+    assert "++workload.checkpoint.num_checkpoints_read=0" in write
+    assert "++workload.checkpoint.num_checkpoints_write=0" in read
+    assert "++workload.checkpoint.num_checkpoints_read=10" in read
+    for phase in plan["phases"]:
+        meta = phase["metadata_base"]
+        assert meta["parameters"]["checkpoint"]["num_checkpoints_write"] == phase["writes"]
+        assert meta["args"]["num_checkpoints_read"] == phase["reads"]
+        assert phase["classification"]["verdict"] == "CLOSED"
+    assert any("30 s" in note for note in plan["notes"])
+
+
+def test_the_workload_file_is_the_closed_reference():
+    """What the plan writes as the workload file equals the edition's reference for every model."""
+    edition = load_edition("3.0")
+    for model in ("llama3-8b", "llama3-70b", "llama3-405b", "llama3-1t"):
+        workload = plan_mod.load_workload(model)
+        reference = edition.checkpoint_model(model)["reference"]
+        flat = plan_mod._workloads.flatten(workload)
+        for key, value in plan_mod._workloads.flatten(reference).items():
+            assert flat[key] == value, (model, key)
+
+
+@pytest.mark.parametrize("model,hosts,per_host", [("llama3-8b", 1, 8), ("llama3-70b", 8, 8), ("llama3-405b", 64, 8),
+                                                  ("llama3-1t", 128, 8)])
+def test_closed_process_counts_of_table_2_plan_closed(model, hosts, per_host):
+    plan = plan_mod.plan_checkpointing(request(model=model, clients=clients(hosts), accelerators_per_host=per_host))
+    assert plan["errors"] == [], plan["errors"]
+    assert plan["num_processes"] == hosts * per_host and plan["verdict"] == "CLOSED"
+    assert "workload=%s" % model.replace("-", "_") in plan["commands"]["run"]["argv"]
+
+
+def test_wrong_process_count_in_closed_names_the_count_and_the_fix():
+    plan = plan_mod.plan_checkpointing(request(accelerators_per_host=6))
+    assert len(plan["errors"]) == 1
+    err = plan["errors"][0]
+    assert err["variable"] == "mlperf_accelerators_per_host"
+    assert "exactly 8 processes" in err["message"] and "= 6 processes" in err["message"]
+    assert "mlperf_accelerators_per_host: 8" in err["fix"]
+    assert "phases" not in plan
+
+
+def test_open_accepts_multiples_of_tp_pp_only():
+    ok = plan_mod.plan_checkpointing(request(division="open", model="llama3-70b", clients=clients(2),
+                                             accelerators_per_host=8))
+    assert ok["errors"] == [] and ok["num_processes"] == 16 and ok["verdict"] == "OPEN"
+    bad = plan_mod.plan_checkpointing(request(division="open", model="llama3-70b", clients=clients(2),
+                                              accelerators_per_host=6))
+    assert "multiple of TPxPP=8" in bad["errors"][0]["message"]
+
+
+def test_four_processes_per_host_is_refused_in_closed():
+    plan = plan_mod.plan_checkpointing(request(clients=clients(2), accelerators_per_host=4))
+    assert [e["variable"] for e in plan["errors"]] == ["mlperf_accelerators_per_host"]
+    assert "more than 4 per host" in plan["errors"][0]["message"]
+    assert "more than 4 processes on every client" in plan["errors"][0]["fix"]
+
+
+def test_pypi_engine_is_refused_with_one_message_naming_the_submission_profile():
+    plan = plan_mod.plan_checkpointing(request(engine={"generation": "pypi-2.0.0", "version": "2.0.0"}))
+    assert len(plan["errors"]) == 1
+    err = plan["errors"][0]
+    assert err["variable"] == "mlperf_env_profile"
+    assert "pypi-2.0.0" in err["message"] and "checkpoint.num_checkpoints_write" in err["message"]
+    assert "mlperf_env_profile: submission" in err["fix"]
+    assert "phases" not in plan and "commands" not in plan
+
+
+def test_closed_allows_only_the_checkpoint_folder_override():
+    plan = plan_mod.plan_checkpointing(request(params={"checkpoint.checkpoint_folder": "/fast/ckpt",
+                                                       "checkpoint.time_between_checkpoints": 1}))
+    assert [e["variable"] for e in plan["errors"]] == ["mlperf_params"]
+    assert "checkpoint.time_between_checkpoints may not be changed in CLOSED" in plan["errors"][0]["message"]
+    plan = plan_mod.plan_checkpointing(request(params={"checkpoint.checkpoint_folder": "/fast/ckpt"}))
+    assert plan["errors"] == []
+    assert "++workload.checkpoint.checkpoint_folder=/fast/ckpt" in plan["commands"]["run"]["argv"]
+
+
+def test_open_override_reaches_the_command_and_makes_the_run_open():
+    plan = plan_mod.plan_checkpointing(request(division="open", params={"checkpoint.time_between_checkpoints": 1}))
+    assert plan["errors"] == []
+    assert "++workload.checkpoint.time_between_checkpoints=1" in plan["commands"]["run"]["argv"]
+    assert plan["verdict"] == "OPEN"
+
+
+def test_counts_are_the_plans_business():
+    plan = plan_mod.plan_checkpointing(request(division="open", params={"checkpoint.num_checkpoints_read": 3}))
+    assert any("checkpoint.num_checkpoints_read is set by the plan" in e["message"] for e in plan["errors"])
+
+
+def test_accelerator_memory_too_small_for_the_checkpoint_is_invalid():
+    # 8 x h100 (80 GB) = 640 GB cannot hold llama3-70b's 912 GB: only in whatif, where h100 exists
+    plan = plan_mod.plan_checkpointing(request(division="whatif", model="llama3-70b", accelerator="h100",
+                                               accelerators_per_host=8, allow_invalid=False))
+    assert any("cannot hold the 912 GB" in e["message"] for e in plan["errors"]), plan["errors"]
+
+
+def test_unknown_model_and_accelerator_are_named():
+    plan = plan_mod.plan_checkpointing(request(model="llama3-13b", accelerator="h100"))
+    variables = [e["variable"] for e in plan["errors"]]
+    assert variables == ["mlperf_model", "mlperf_accelerator"]
+    assert "llama3-8b" in plan["errors"][0]["fix"] and "b200, mi355" in plan["errors"][1]["fix"]
+
+
+def test_datasize_and_memory_warning():
+    plan = plan_mod.plan_checkpointing(request(clients=[{"host": "c1", "mpi_host": "c1",
+                                                         "memtotal_bytes": 256 * GIB, "cores": 64}]))
+    size = plan["datasize"]
+    assert size["total_gb"] == pytest.approx(105) and size["per_rank_gb"] == [pytest.approx(105 / 8)] * 8
+    assert size["aggregate_accelerator_memory_gb"] == 8 * 180
+    assert any("checkpointing_split: true" in w for w in plan["warnings"])  # 105 GB < 3 x 256 GiB
+
+
+def test_metadata_base_has_the_fields_the_rules_read():
+    meta = plan_mod.plan_checkpointing(request())["metadata_base"]
+    assert meta["benchmark_type"] == "checkpointing" and meta["command"] == "run"
+    assert meta["args"]["checkpoint_folder"] == "/mnt/ckpt/llama3-8b" and meta["args"]["results_dir"] == "/results"
+    assert meta["override_parameters"]["checkpoint.checkpoint_folder"] == "/mnt/ckpt/llama3-8b"
+    assert meta["engine"]["generation"] == "mlperf-v3.0" and meta["system_info"]["num_hosts"] == 1
+
+
+def test_mpich_command_uses_hydra_flags():
+    plan = plan_mod.plan_checkpointing(request(mpi={"implementation": "mpich", "mpirun": None, "run_as_root": True,
+                                                    "extra_args": []}))
+    argv = plan["commands"]["run"]["argv"]
+    assert argv[:5] == ["/venv/bin/mpirun", "-n", "8", "-hosts", "c1:8"]
+    assert argv[5:8] == ["-genv", "PATH", "/venv/bin:/usr/local/bin:/usr/bin:/bin"]
+
+
+def test_llama_workload_files_are_yaml_of_the_workload_block():
+    for size in ("8b", "70b", "405b", "1t"):
+        path = os.path.join(REPO, "plugins", "plugin_utils", "data", "workloads", "llama3_%s.yaml" % size)
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+        assert data["workflow"] == {"generate_data": False, "train": False, "checkpoint": True}
+        assert data["checkpoint"]["fsync"] is True and data["model"]["name"] == "llama_%s" % size
+
+
+def test_plan_is_json_serialisable_and_does_not_alias_the_template():
+    import json
+    plan = plan_mod.plan_checkpointing(request(split=True))
+    json.dumps(plan)
+    before = copy.deepcopy(plan_mod.load_workload("llama3-8b"))
+    plan["phases"][0]["parameters"]["checkpoint"]["fsync"] = False
+    assert plan_mod.load_workload("llama3-8b") == before
