@@ -83,7 +83,7 @@ def test_waiting_gives_up_after_the_timeout(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         with pytest.raises(lock.LockHeld) as err:
-            lock.acquire(str(tmp_path), holder.pid, wait=0.6, poll=0.2)
+            lock.acquire(str(tmp_path), holder.pid, wait=1.2, poll=0.2)
     finally:
         holder.kill()
         holder.wait()
