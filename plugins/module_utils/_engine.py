@@ -165,6 +165,8 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
                         pass
             if received and ended_by == "exit":
                 ended_by = "signal"
+            elif ended_by == "exit" and rc < 0:
+                ended_by = "killed"  # by a signal from outside: engine_stop, the OOM killer, an operator
             if ended_by != "exit":
                 kill_group(proc.pid, grace=KILL_GRACE_SECONDS)  # ranks that outlived their launcher
         finally:

@@ -103,7 +103,7 @@ duration_seconds:
   returned: always
   type: float
 ended_by:
-  description: C(exit), C(timeout), C(signal), C(controller-lost) or C(not-started).
+  description: C(exit), C(timeout), C(signal) (this runner was signalled), C(killed) (the engine was killed from outside), C(controller-lost) or C(not-started).
   returned: always
   type: str
 """

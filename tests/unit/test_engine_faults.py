@@ -113,3 +113,29 @@ def test_peer_reachable_reports_a_closed_port():
         assert _engine.peer_reachable("127.0.0.1", server.getsockname()[1], timeout=1) == (True, "")
 
 
+
+
+def test_an_engine_killed_from_outside_is_reported_as_killed(tmp_path):
+    pid_file = tmp_path / "engine.pid"
+    holder = {}
+
+    def kill_soon():
+        assert wait_until(lambda: pid_file.exists(), 10)
+        holder["found"] = _engine.stop_engine(pid_path=str(pid_file), grace=1.0)
+
+    killer = threading.Thread(target=kill_soon)
+    killer.start()
+    result = _engine.run_engine([sys.executable, "-c", "import time; time.sleep(60)"], str(tmp_path / "o"),
+                                str(tmp_path / "e"), str(tmp_path / "s.json"), pid_path=str(pid_file))
+    killer.join()
+    assert holder["found"]["group"] == result["pid"]
+    assert result["ended_by"] == "killed" and result["rc"] < 0
+
+
+def wait_until(predicate, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
