@@ -51,6 +51,12 @@ def check_vdb_engine(ctx):
     if engine not in allowed:
         return ctx.open("database %s is OPEN only (CLOSED: %s)" % (engine, ", ".join(allowed)),
                         parameter="vdb_engine", expected=allowed, actual=engine)
+    backend = vdb_field(run, "vdb_backend")
+    open_only = ctx.section("vector_database").get("open_only_backends") or []
+    if backend and str(backend).lower() in open_only:
+        return ctx.open("database %s ran as %s, which is not a %s deployment (it cannot build DISKANN or AISAQ): "
+                        "OPEN only" % (engine, backend, engine), parameter="vdb_backend",
+                        expected="a %s deployment" % engine, actual=backend)
     return ctx.ok("database %s" % engine, parameter="vdb_engine", actual=engine)
 
 
