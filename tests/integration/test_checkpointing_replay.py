@@ -169,3 +169,27 @@ def test_checkpointing_wrong_process_count_for_closed(tmp_path, dirs):
     assert result.rc != 0 and "Traceback" not in out
     assert "llama3-8b in CLOSED needs exactly 8 processes" in out and "mlperf_accelerators_per_host: 8" in out
     assert not any(dirs["results"].iterdir())
+
+
+def test_combined_checkpointing_replayed_through_the_collection(tmp_path, dirs):
+    """The default: one invocation of 10 writes then 10 reads, with run_phase's own telemetry."""
+    _require_engine_host()
+    extravars = dict(base_vars(dirs), **scratch_env(tmp_path, "replay-dlio-mlperf.txt"))
+    result, out = run_playbook(tmp_path, extravars, "combined")
+    assert "Traceback" not in out
+    model_dir = dirs["results"] / "closed" / "replay" / "results" / "localhost" / "checkpointing" / "llama3-8b"
+    leaves = sorted(p for p in model_dir.iterdir() if p.is_dir())
+    assert len(leaves) == 1, out[-3000:]
+    leaf = leaves[0]
+    meta = json.loads((leaf / ("checkpointing_%s_metadata.json" % leaf.name)).read_text())
+    assert meta["phase"] == "run" and meta["exit_status"] == 0
+    assert (meta["args"]["num_checkpoints_write"], meta["args"]["num_checkpoints_read"]) == (10, 10)
+    assert "++workload.checkpoint.num_checkpoints_read=10" in meta["executed_argv"]
+    metric = json.loads((leaf / "summary.json").read_text())["metric"]
+    assert metric["save_checkpoint_io_mean_GB_per_second"] > 0 and metric["load_checkpoint_io_mean_GB_per_second"] > 0
+    assert meta["timeseries_data"]["hosts_collected"] == ["localhost"]
+    assert (leaf / ("checkpointing_%s_timeseries.json" % leaf.name)).exists()
+    same_fs = os.stat(dirs["data"]).st_dev == os.stat(str(dirs["results"])).st_dev
+    verdict = artifact_data(result)["mlperf_verdict"]
+    assert verdict == ("INVALID" if same_fs else "CLOSED"), out[-3000:]
+    assert (result.rc == 0) is (not same_fs)
