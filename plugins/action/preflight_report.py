@@ -3,65 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
-DOCUMENTATION = r"""
----
-module: preflight_report
-short_description: Gather every client's preflight findings into one table and fail once
-version_added: "0.1.0"
-description:
-  - Runs on the controller (use C(run_once)). Reads the C(preflight_host_report) fact that the
-    M(mlperf.storage.preflight) role left on every client, and the registered reachability result of hosts
-    that could not be reached, evaluates them together and fails once with a per-host table of every problem.
-  - Warnings are shown but do not fail the task.
-options:
-  clients:
-    description: The client hosts to report on, in order.
-    type: list
-    elements: str
-    required: true
-  launcher:
-    description: The MPI launcher host (its SSH and shared-filesystem findings are evaluated).
-    type: str
-    required: true
-  accelerators_per_host:
-    description: Simulated accelerators per client, for the core and memory checks.
-    type: int
-    default: 1
-  mpi_implementation:
-    description: MPI implementation every client must have.
-    type: str
-  require_shared:
-    description: Directory names that must be one shared filesystem across clients.
-    type: list
-    elements: str
-    default: [data_dir]
-attributes:
-  check_mode:
-    support: full
-author:
-  - mlperf.storage contributors
-"""
-
-EXAMPLES = r"""
-- name: Report every problem of every client at once
-  mlperf.storage.preflight_report:
-    clients: "{{ groups['clients'] }}"
-    launcher: "{{ groups['clients'][0] }}"
-  run_once: true
-  delegate_to: localhost
-"""
-
-RETURN = r"""
-problems:
-  description: Every problem found, with host, check, severity, message and fix.
-  returned: always
-  type: list
-  elements: dict
-table:
-  description: The same as a readable table.
-  returned: always
-  type: str
-"""
+# Documentation: plugins/modules/preflight_report.py (ansible-doc -t module mlperf.storage.preflight_report)
 
 from ansible.plugins.action import ActionBase
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _preflight

@@ -73,7 +73,7 @@ def test_target_side_code_parses_as_python_3_9(relative):
                      "re", "signal", "socket", "tempfile", "time"}, roots
 
 
-DOCUMENTED = ["plugins/modules/proc_facts.py", "plugins/modules/proc_sampler.py", "plugins/action/telemetry_collect.py"]
+DOCUMENTED = ["plugins/modules/proc_facts.py", "plugins/modules/proc_sampler.py", "plugins/modules/telemetry_collect.py"]
 
 
 @pytest.mark.parametrize("relative", DOCUMENTED)
@@ -92,6 +92,8 @@ def test_documentation_parses_and_matches_argument_spec(relative):
     assert doc["module"] == name
     assert any("mlperf.storage." + name in task for task in examples), "examples must use the FQCN"
     source = open(os.path.join(REPO, relative)).read()
+    if "Documentation stub" in source:  # the argument spec lives in the action plugin of the same name
+        source = open(os.path.join(REPO, "plugins", "action", name + ".py")).read()
     for option, spec in doc["options"].items():
         assert spec.get("type"), "%s: option %s has no type" % (relative, option)
         assert re.search(r"\b%s=dict\(type=\"%s\"" % (option, spec["type"]), source), \

@@ -1,0 +1,123 @@
+#!/usr/bin/python
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation stub: the work is done by the action plugin of the same name on the controller.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: checkpointing_plan
+short_description: Plan a checkpointing benchmark on the controller before anything runs
+version_added: "0.1.0"
+description:
+  - Decides everything about an LLM checkpointing benchmark (llama3-8b, 70b, 405b, 1t) from the inventory and the
+    clients' facts, in the plan shape the M(mlperf.storage.run_phase) role runs - the process layout, the DLIO
+    workload and overrides for the installed engine generation, the checkpoint size, the MPI command of each
+    invocation (one combined 10-write/10-read run, or a write-only run then a read-only run), the results paths and
+    the rules engine's classification of each planned invocation.
+  - Fails, before anything runs, with every problem found - a process count the division does not allow, an engine
+    that cannot run checkpointing (the PyPI DLIO 2.0.0 build; the message names C(mlperf_env_profile=submission)),
+    an override CLOSED does not allow, an INVALID plan without O(allow_invalid).
+options:
+  edition:
+    description: Rules edition.
+    type: str
+    required: true
+  division:
+    description: Division (closed, open, whatif).
+    type: str
+    required: true
+  model:
+    description: Checkpointing model (llama3-8b, llama3-70b, llama3-405b, llama3-1t).
+    type: str
+    required: true
+  accelerator:
+    description: Simulated accelerator; its memory must hold the checkpoint across all processes.
+    type: str
+    required: true
+  params:
+    description: Dotted workload overrides (only C(checkpoint.checkpoint_folder) in CLOSED).
+    type: dict
+    default: {}
+  clients:
+    description: Client hosts in launch order.
+    type: list
+    elements: str
+    required: true
+  launcher:
+    description: The MPI launcher host.
+    type: str
+    required: true
+  accelerators_per_host:
+    description: Processes (simulated accelerators) per client.
+    type: int
+    required: true
+  split:
+    description: Run the 10 writes and the 10 reads as two invocations (write, then read) instead of one.
+    type: bool
+    default: false
+  checkpoint_folder:
+    description: Directory on the storage under test; the model's checkpoints go to C(<checkpoint_folder>/<model>).
+    type: str
+    required: true
+  org:
+    description: Organisation (results path segment).
+    type: str
+    required: true
+  system:
+    description: System name (results path segment).
+    type: str
+    required: true
+  paths:
+    description: C(results_dir), C(work_dir) and C(venv_bin) on the clients.
+    type: dict
+    required: true
+  allow_invalid:
+    description: Run an INVALID plan anyway (recorded).
+    type: bool
+    default: false
+  mpi_extra_args:
+    description: Site flags for the MPI launcher, placed before the program.
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+author:
+  - mlperf.storage contributors
+"""
+
+EXAMPLES = r"""
+- name: Plan the checkpointing benchmark
+  mlperf.storage.checkpointing_plan:
+    edition: "3.0"
+    division: closed
+    model: llama3-8b
+    accelerator: b200
+    clients: "{{ groups['clients'] }}"
+    launcher: "{{ groups['clients'][0] }}"
+    accelerators_per_host: 8
+    checkpoint_folder: /mnt/storage/checkpoints
+    org: example-org
+    system: example-system
+    paths:
+      results_dir: /shared/results
+      work_dir: /var/tmp/mlperf-storage/work
+      venv_bin: /opt/mlperf-storage/venv/bin
+  run_once: true
+  delegate_to: localhost
+  register: checkpointing_plan
+"""
+
+RETURN = r"""
+plan:
+  description: The plan (phases with their commands, metadata and classification; datasize, paths, warnings, notes).
+  returned: success
+  type: dict
+errors:
+  description: Every problem that stops the plan, each with C(variable), C(message) and C(fix).
+  returned: failure
+  type: list
+  elements: dict
+"""

@@ -1,0 +1,137 @@
+#!/usr/bin/python
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation stub: the work is done by the action plugin of the same name on the controller.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: kvcache_plan
+short_description: Plan a KV-cache benchmark run on the controller before anything runs
+version_added: "0.1.0"
+description:
+  - Decides everything about a KV-cache run - the rank layout, the options of rules Table KVCache-1 with their trials
+    and the inter-option delay, the MPI command of every option/trial invocation of the upstream wrapper, the results
+    path, and the rules engine's classification of the planned run - in the plan shape the
+    M(mlperf.storage.run_phase) role runs (one leaf, one engine process - the kvcache role's runner).
+  - Fails, before anything runs, with every problem found - a changed seed, trial count or inter-option delay in
+    CLOSED, OPEN-only overrides in CLOSED, the cache and results directories on one filesystem in CLOSED, an
+    environment that is not the kv-cache lock.
+options:
+  edition:
+    description: Rules edition.
+    type: str
+    required: true
+  division:
+    description: Division (closed, open, whatif).
+    type: str
+    required: true
+  clients:
+    description: Client hosts in launch order.
+    type: list
+    elements: str
+    required: true
+  launcher:
+    description: The MPI launcher host.
+    type: str
+    required: true
+  processes_per_host:
+    description: KV-cache ranks per client (the upstream C(--npernode)).
+    type: int
+    required: true
+  options:
+    description: Options of Table KVCache-1 to run; empty runs all (CLOSED requires all).
+    type: list
+    elements: str
+    default: []
+  seed:
+    description: Seed base (rank N uses seed + N); CLOSED locks it.
+    type: int
+    required: true
+  trials:
+    description: Trials per option; CLOSED locks it.
+    type: int
+    required: true
+  inter_option_delay:
+    description: Seconds between options; CLOSED locks it.
+    type: int
+    required: true
+  overrides:
+    description: OPEN only - settings that supersede the table values of every option (model, num_users, duration,
+      gpu_mem_gb, cpu_mem_gb, generation_mode).
+    type: dict
+    default: {}
+  config:
+    description: OPEN only - a custom configuration file of the kv-cache program.
+    type: str
+  cache_dir:
+    description: The KV-cache directory on the storage under test (each rank uses its own subdirectory).
+    type: str
+    required: true
+  filesystems:
+    description: What M(mlperf.storage.dir_probe) found for the cache and results directories (C(same_filesystem)).
+    type: dict
+  org:
+    description: Organisation (results path segment).
+    type: str
+    required: true
+  system:
+    description: System name (results path segment).
+    type: str
+    required: true
+  paths:
+    description: C(results_dir), C(work_dir), C(venv_bin), C(runner), C(spec) and optionally C(wrapper) on the launcher.
+    type: dict
+    required: true
+  allow_invalid:
+    description: Run an INVALID plan anyway (recorded).
+    type: bool
+    default: false
+  mpi_extra_args:
+    description: Site flags for the MPI launcher, placed before the program.
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+author:
+  - mlperf.storage contributors
+"""
+
+EXAMPLES = r"""
+- name: Plan the KV-cache benchmark
+  mlperf.storage.kvcache_plan:
+    edition: "3.0"
+    division: closed
+    clients: "{{ groups['clients'] }}"
+    launcher: "{{ groups['clients'][0] }}"
+    processes_per_host: 1
+    seed: 42
+    trials: 3
+    inter_option_delay: 90
+    cache_dir: /mnt/nvme/kvcache
+    org: example-org
+    system: example-system
+    paths:
+      results_dir: /shared/results
+      work_dir: /var/tmp/mlperf-storage/work
+      venv_bin: /opt/mlperf-storage/kvcache-venv/bin
+      runner: /var/tmp/mlperf-storage/work/mlperf_kvcache_runner.py
+      spec: /var/tmp/mlperf-storage/work/kvcache_spec.json
+  run_once: true
+  delegate_to: localhost
+  register: kvcache_plan
+"""
+
+RETURN = r"""
+plan:
+  description: The plan (runner_spec with every invocation, settings per option, commands, metadata, classification).
+  returned: success
+  type: dict
+errors:
+  description: Every problem that stops the plan, each with C(variable), C(message) and C(fix).
+  returned: failure
+  type: list
+  elements: dict
+"""

@@ -1,0 +1,129 @@
+#!/usr/bin/python
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Documentation stub: the work is done by the action plugin of the same name on the controller.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: training_plan
+short_description: Plan a training benchmark on the controller before anything runs
+version_added: "0.1.0"
+description:
+  - Decides everything about a training benchmark from the inventory and the clients' facts - the DLIO workload
+    and overrides adapted to the installed engine generation, the dataset size from the clients' real memory,
+    the MPI rank layout and command lines, the results paths, and the rules engine's classification of the
+    planned run.
+  - Fails, before anything runs, with every problem found (unknown model or accelerator, a pair the edition
+    does not have, an override the division does not allow, a key the installed engine would silently ignore,
+    an INVALID plan without O(allow_invalid), an OPEN plan in the closed division).
+  - Reads, from C(hostvars), each client's C(ansible_facts) (memory, cores, user) and the launcher's
+    C(python_env_result) and C(mlperf_mpi) facts left by the preflight role.
+options:
+  edition:
+    description: Rules edition.
+    type: str
+    required: true
+  division:
+    description: Division (closed, open, whatif).
+    type: str
+    required: true
+  model:
+    description: Training model.
+    type: str
+    required: true
+  accelerator:
+    description: Simulated accelerator.
+    type: str
+    required: true
+  params:
+    description: Dotted workload overrides.
+    type: dict
+    default: {}
+  clients:
+    description: Client hosts in launch order.
+    type: list
+    elements: str
+    required: true
+  launcher:
+    description: The MPI launcher host.
+    type: str
+    required: true
+  accelerators_per_host:
+    description: Ranks per client.
+    type: int
+    required: true
+  client_memory_gb:
+    description: Per-client memory (GiB) for the dataset size; 0 uses MemTotal.
+    type: float
+    default: 0
+  runs:
+    description: Number of runs; 0 uses the edition's count.
+    type: int
+    default: 0
+  org:
+    description: Organisation (results path segment).
+    type: str
+    required: true
+  system:
+    description: System name (results path segment).
+    type: str
+    required: true
+  paths:
+    description: C(data_dir), C(results_dir), C(work_dir) and C(venv_bin) on the clients.
+    type: dict
+    required: true
+  allow_invalid:
+    description: Run an INVALID plan anyway (recorded).
+    type: bool
+    default: false
+  mpi_extra_args:
+    description: Site flags for the MPI launcher, placed before the program.
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+author:
+  - mlperf.storage contributors
+"""
+
+EXAMPLES = r"""
+- name: Plan the training benchmark
+  mlperf.storage.training_plan:
+    edition: "3.0"
+    division: closed
+    model: unet3d
+    accelerator: b200
+    clients: "{{ groups['clients'] }}"
+    launcher: "{{ groups['clients'][0] }}"
+    accelerators_per_host: 8
+    org: example-org
+    system: example-system
+    paths:
+      data_dir: /mnt/storage/data
+      results_dir: /shared/results
+      work_dir: /var/tmp/mlperf-storage/work
+      venv_bin: /opt/mlperf-storage/venv/bin
+  run_once: true
+  delegate_to: localhost
+  register: training_plan
+"""
+
+RETURN = r"""
+plan:
+  description: The plan (datasize, commands, paths, parameters, classification, warnings, notes).
+  returned: success
+  type: dict
+errors:
+  description: Every problem that stops the plan, each with C(variable), C(message) and C(fix).
+  returned: failure
+  type: list
+  elements: dict
+plan_warnings:
+  description: The plan's warnings, when it fails.
+  returned: failure
+  type: list
+  elements: str
+"""
