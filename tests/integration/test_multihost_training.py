@@ -44,7 +44,7 @@ def test_three_hosts_clean_run_lost_client_and_rerun(netns_hosts, tmp_path):
     extra, launcher, controller = host_vars(harness, tmp_path)
 
     # --- act 1: a clean run across three hosts --------------------------------------------------------------
-    out = run_training(tmp_path, harness.inventory_path, extra, "act1")
+    out = run_training(tmp_path, harness.inventory_path, extra, "act1", timeout=900)
     rc = recap(out)
     assert all("failed=0" in rc[h] and "unreachable=0" in rc[h] for h in ("node1", "node2", "node3")), out[-6000:]
     assert "shared" in out.lower()
@@ -63,6 +63,12 @@ def test_three_hosts_clean_run_lost_client_and_rerun(netns_hosts, tmp_path):
     assert "telemetry/node3.jsonl" in listed and "summary.json" in listed
     assert metadata(ctl_run1)["complete"] is True
     assert "MLPerf Storage rules verification" in out
+    # nothing in either results tree is group- or world-writable
+    for root in (launcher, controller):
+        for dirpath, dirs, files in os.walk(root):
+            for name in dirs + files:
+                path = os.path.join(dirpath, name)
+                assert not os.lstat(path).st_mode & 0o022, "%s is group/world-writable" % path
     before = {d: tree_digest(d) for d in (datagen, run1)}
 
     # --- act 2: node3 is lost in the middle of the run ---------------------------------------------------------
@@ -95,7 +101,7 @@ def test_three_hosts_clean_run_lost_client_and_rerun(netns_hosts, tmp_path):
 
     # --- act 3: node3 is back; the rerun works and clears what the lost run left there ------------------------
     harness.restore("node3")
-    out = run_training(tmp_path, harness.inventory_path, extra, "act3")
+    out = run_training(tmp_path, harness.inventory_path, extra, "act3", timeout=900)
     rc = recap(out)
     assert all("failed=0" in rc[h] for h in ("node1", "node2", "node3")), out[-6000:]
     assert wait_for(lambda: not engine_processes(run2), 15), engine_processes(run2)
