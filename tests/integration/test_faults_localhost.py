@@ -32,6 +32,8 @@ def local_vars(tmp_path, results=None):
 def test_second_playbook_refused_then_interrupted_run_cleans_up(tmp_path, stop_signal):
     require_engine()
     extra = local_vars(tmp_path)
+    # enough epochs that the run cannot end by itself before the heartbeat limit
+    extra["mlperf_params"] = dict(extra["mlperf_params"], **{"train.epochs": 200})
     results = extra["mlperf_results_dir"]
     lock_file = os.path.join(results, ".mlperf-results.lock")
     first = start_playbook(tmp_path, LOCAL, extra, "first")
