@@ -130,6 +130,7 @@ def engine_processes(marker):
                 cmd = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
         except OSError:
             continue
-        if marker in cmd and "pytest" not in cmd:
+        # not this test process itself (pytest's temp paths carry the marker too, so match the pid, not a name)
+        if marker in cmd and int(name) != os.getpid():
             found.append((int(name), cmd[:160]))
     return found
