@@ -325,19 +325,6 @@ def _flatten(tree, prefix=""):
     return flat
 
 
-def _backend_issue(backend, division):
-    """The rules edition judges the Milvus API; a milvus-lite backend is not a Milvus deployment."""
-    return {"validation": "OPEN", "severity": "ERROR", "rule_id": "5.6.2", "check": "vectordb_backend",
-            "parameter": "vdb_backend", "expected": ["milvus"], "actual": backend,
-            "message": "the database is milvus-lite (embedded, faiss-cpu, no DISKANN/AISAQ), not a Milvus "
-                       "deployment: the result can only be OPEN (CLOSED needs database milvus)"}
-
-
-def _worst(verdicts):
-    order = {"CLOSED": 0, "OPEN": 1, "INVALID": 2}
-    return max(verdicts, key=lambda v: order.get(v, 2)) if verdicts else "CLOSED"
-
-
 def plan_vectordb(req):
     """Build the plan. ``req`` keys:
 
@@ -444,10 +431,8 @@ def plan_vectordb(req):
 
     metadata = planned_metadata(plan, req)
     plan["metadata_base"] = metadata
+    # the rules engine itself makes a milvus-lite run OPEN (rule 5.6.2, edition data open_only_backends)
     classification = classify_planned_run(metadata, edition=edition, division=division)
-    if backend == "milvus-lite":
-        classification["issues"].append(_backend_issue(backend, division))
-    classification["verdict"] = _worst([i["validation"] for i in classification["issues"]])
     plan["classification"] = classification
     verdict = classification["verdict"]
     if verdict == "INVALID" and not req.get("allow_invalid"):
