@@ -6,7 +6,7 @@ from __future__ import annotations
 # Documentation: plugins/modules/kvcache_plan.py (ansible-doc -t module mlperf.storage.kvcache_plan)
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.mlperf.storage.plugins.action.training_plan import client_record
+from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_inputs import client_record
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _kvcache_plan
 
 ARGUMENT_SPEC = dict(

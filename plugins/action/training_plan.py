@@ -6,18 +6,9 @@ from __future__ import annotations
 # Documentation: plugins/modules/training_plan.py (ansible-doc -t module mlperf.storage.training_plan)
 
 from ansible.plugins.action import ActionBase
+from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_inputs import (
+    client_record, launcher_engine, launcher_mpi)
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _training_plan
-
-
-def client_record(host, hv):
-    facts = hv.get("ansible_facts", {}) or {}
-    meminfo = ((facts.get("mlperf_proc") or {}).get("meminfo") or {})
-    memtotal = meminfo.get("MemTotal")
-    if not memtotal and facts.get("memtotal_mb"):
-        memtotal = int(facts["memtotal_mb"]) * 1024 * 1024
-    cores = facts.get("processor_nproc") or facts.get("processor_vcpus")
-    return {"host": host, "mpi_host": hv.get("mlperf_mpi_host") or host,
-            "memtotal_bytes": int(memtotal) if memtotal else None, "cores": int(cores) if cores else None}
 
 
 ARGUMENT_SPEC = dict(
@@ -60,22 +51,14 @@ class ActionModule(ActionBase):
         args = dict(args)
         hostvars = task_vars.get("hostvars", {})
         launcher_vars = hostvars.get(args["launcher"], {})
-        env = launcher_vars.get("python_env_result") or {}
-        header = env.get("header") or {}
-        mpi_fact = (launcher_vars.get("ansible_facts", {}) or {}).get("mlperf_mpi") or {}
-        user = (launcher_vars.get("ansible_facts", {}) or {}).get("user_id")
         req = {
             "edition": str(args["edition"]), "division": args["division"], "model": args["model"],
             "accelerator": args["accelerator"], "params": args.get("params") or {},
             "clients": [client_record(h, hostvars.get(h, {})) for h in args["clients"]],
             "launcher": args["launcher"], "accelerators_per_host": int(args["accelerators_per_host"]),
             "client_memory_gb": float(args.get("client_memory_gb") or 0), "runs": int(args.get("runs") or 0),
-            "engine": {"generation": header.get("engine_generation"), "source": header.get("engine_source"),
-                       "version": header.get("engine_version"),
-                       "profile": header.get("profile"), "lock_hash": env.get("lock_hash")},
-            "mpi": {"implementation": mpi_fact.get("implementation") or "mpich", "version": mpi_fact.get("version"),
-                    "mpirun": mpi_fact.get("mpirun"), "run_as_root": user == "root",
-                    "extra_args": args.get("mpi_extra_args") or []},
+            "engine": launcher_engine(launcher_vars),
+            "mpi": launcher_mpi(launcher_vars, args.get("mpi_extra_args")),
             "paths": dict(args["paths"]), "org": args["org"], "system": args["system"],
             "allow_invalid": bool(args.get("allow_invalid")),
         }

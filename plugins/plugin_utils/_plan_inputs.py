@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every benchmark plan reads from the clients' host variables (facts left by the preflight role).
+
+Plain Python over plain dicts, shared by the plan action plugins.
+"""
+from __future__ import annotations
+
+
+def client_record(host, hv):
+    """{host, mpi_host, memtotal_bytes, cores} of one client from its host variables."""
+    facts = hv.get("ansible_facts", {}) or {}
+    meminfo = ((facts.get("mlperf_proc") or {}).get("meminfo") or {})
+    memtotal = meminfo.get("MemTotal")
+    if not memtotal and facts.get("memtotal_mb"):
+        memtotal = int(facts["memtotal_mb"]) * 1024 * 1024
+    cores = facts.get("processor_nproc") or facts.get("processor_vcpus")
+    return {"host": host, "mpi_host": hv.get("mlperf_mpi_host") or host,
+            "memtotal_bytes": int(memtotal) if memtotal else None, "cores": int(cores) if cores else None}
+
+
+def launcher_engine(launcher_vars):
+    """The engine the launcher's locked environment provides (from its lock header)."""
+    env = launcher_vars.get("python_env_result") or {}
+    header = env.get("header") or {}
+    return {"generation": header.get("engine_generation"), "source": header.get("engine_source"),
+            "version": header.get("engine_version"), "profile": header.get("profile"),
+            "lock_hash": env.get("lock_hash")}
+
+
+def launcher_mpi(launcher_vars, extra_args=None):
+    """The MPI the launcher answered with, and whether ranks run as root."""
+    facts = launcher_vars.get("ansible_facts", {}) or {}
+    mpi_fact = facts.get("mlperf_mpi") or {}
+    return {"implementation": mpi_fact.get("implementation") or "mpich", "version": mpi_fact.get("version"),
+            "mpirun": mpi_fact.get("mpirun"), "run_as_root": facts.get("user_id") == "root",
+            "extra_args": list(extra_args or [])}
