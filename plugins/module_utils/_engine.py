@@ -43,6 +43,11 @@ def read_status(path):
 
 KILL_GRACE_SECONDS = 10.0
 
+# Every process an engine run starts carries this variable with the run's own identity (a random token made
+# when its run directory is reserved). Cleanup signals only processes whose environment carries the token of
+# a run it owns: never another playbook's ranks on a shared machine, never a `tail -f` of a log.
+RUN_ID_VAR = "MLPERF_STORAGE_RUN_ID"
+
 
 def kill_group(pgid, grace=KILL_GRACE_SECONDS, leader=None):
     """SIGTERM the process group, then SIGKILL whatever is left after `grace` seconds.
@@ -85,7 +90,7 @@ def heartbeat_age(path, now=None):
 
 
 def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, timeout=None,
-               pid_path=None, heartbeat_path=None, heartbeat_timeout=None):
+               pid_path=None, heartbeat_path=None, heartbeat_timeout=None, run_id=None):
     """Run argv to completion; stream its output to files; write and return the status dict.
 
     The status records rc, times, and why it ended (exit, timeout, signal, controller-lost). A SIGTERM or
@@ -94,11 +99,17 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
     ``heartbeat_path``/``heartbeat_timeout``: the controller touches the file while it follows the run (each
     progress poll); when it has not for ``heartbeat_timeout`` seconds the playbook is gone (interrupted,
     killed, or its connection lost), and nobody would ever stop or collect the engine, so it is stopped.
+
+    ``run_id``: the run's identity, put into the engine's environment as ``RUN_ID_VAR`` (MPI passes it on to
+    every rank), so that cleanup can find exactly this run's processes on any host.
     """
     status = {"argv": list(argv), "cwd": cwd, "start": iso_now(), "end": None, "duration_seconds": None,
-              "rc": None, "ended_by": None, "pid": None, "stdout": stdout_path, "stderr": stderr_path}
+              "rc": None, "ended_by": None, "pid": None, "stdout": stdout_path, "stderr": stderr_path,
+              "run_id": run_id}
     child_env = dict(os.environ)
     child_env.update(env or {})
+    if run_id:
+        child_env[RUN_ID_VAR] = run_id
     started = time.time()
     with open(stdout_path, "ab", buffering=0) as out, open(stderr_path, "ab", buffering=0) as err:
         try:
@@ -115,7 +126,7 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
             touch(heartbeat_path)  # the grace period starts now, not at the controller's first poll
         if pid_path:
             write_json_atomic(pid_path, {"pid": proc.pid, "pgid": proc.pid, "argv": list(argv),
-                                         "start": status["start"]})
+                                         "start": status["start"], "run_id": run_id})
         received = []
 
         def forward(signum, _frame):
@@ -199,23 +210,38 @@ def _ancestors():
     return pids
 
 
-def processes_matching(token, proc_root="/proc"):
-    """Pids (of this user) whose command line contains ``token``, except this process and its ancestors."""
+def run_id_of(pid, proc_root="/proc"):
+    """The ``RUN_ID_VAR`` value in the environment of ``pid`` (None when absent or unreadable)."""
+    try:
+        with open(os.path.join(proc_root, str(pid), "environ"), "rb") as handle:
+            environ = handle.read()
+    except OSError:
+        return None
+    prefix = RUN_ID_VAR.encode() + b"="
+    for entry in environ.split(b"\0"):
+        if entry.startswith(prefix):
+            return entry[len(prefix):].decode("utf-8", "replace")
+    return None
+
+
+def processes_carrying(run_ids, proc_root="/proc"):
+    """Pids (of this user) whose environment carries one of ``run_ids``, except this process and its
+    ancestors. A token shorter than 8 characters matches nothing: it could not be unique to a run."""
+    wanted = set(r for r in (run_ids or []) if isinstance(r, str) and len(r) >= 8)
+    if not wanted:
+        return []
     skip = _ancestors()
     uid = os.getuid()
     found = []
     for name in os.listdir(proc_root):
         if not name.isdigit() or int(name) in skip:
             continue
-        path = os.path.join(proc_root, name)
         try:
-            if os.stat(path).st_uid != uid:
+            if os.stat(os.path.join(proc_root, name)).st_uid != uid:
                 continue
-            with open(os.path.join(path, "cmdline"), "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
         except OSError:
             continue
-        if token in cmdline:
+        if run_id_of(name, proc_root) in wanted:
             found.append(int(name))
     return sorted(found)
 
@@ -232,23 +258,39 @@ def _alive(pid):
         return True
 
 
-def stop_engine(pid_path=None, match=None, grace=KILL_GRACE_SECONDS):
+def owned_group(info, run_ids, proc_root="/proc"):
+    """The engine's process group from its pid file, only when its leader still carries one of ``run_ids``.
+
+    The pid file lies in a user-writable work directory and a pid is reused once its process is gone: a
+    group is signalled only when its leader proves it is the run's own engine runner.
+    """
+    try:
+        pgid = int((info or {}).get("pgid"))
+    except (TypeError, ValueError):
+        return None
+    if pgid <= 1:
+        return None
+    if run_id_of(pgid, proc_root) not in set(run_ids or []):
+        return None
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return None
+    return pgid
+
+
+def stop_engine(pid_path=None, run_ids=None, grace=KILL_GRACE_SECONDS):
     """Stop what is left of an engine on this host; return what was found and signalled.
 
-    ``pid_path``: the runner's pid file (present only while the engine runs): its process group is stopped.
-    ``match``: a string unique to the run (its run directory) that stray processes carry on their command
-    line, for ranks on other hosts whose launcher is gone. SIGTERM first, SIGKILL after ``grace`` seconds.
+    ``pid_path``: the runner's pid file (present only while the engine runs): its process group is stopped
+    when its leader carries one of ``run_ids``. ``run_ids``: the identities of the runs to stop; every process
+    of this user whose environment carries one is stopped (ranks on other hosts whose launcher is gone).
+    SIGTERM first, SIGKILL after ``grace`` seconds.
     """
     found = {"group": None, "processes": [], "killed": []}
     info = read_status(pid_path) if pid_path else None
-    if info and info.get("pgid"):
-        try:
-            os.killpg(int(info["pgid"]), 0)
-            found["group"] = int(info["pgid"])
-        except OSError:
-            found["group"] = None
-    if match:
-        found["processes"] = processes_matching(match)
+    found["group"] = owned_group(info, run_ids)
+    found["processes"] = processes_carrying(run_ids)
     if found["group"]:
         try:
             os.killpg(found["group"], signal.SIGTERM)
@@ -301,7 +343,10 @@ def peer_reachable(host, port=22, timeout=3.0):
 
 
 def lost_peers(peers, state_path, lost_after, port=22, timeout=3.0, now=None, probe=peer_reachable):
-    """Probe every peer; return {peer: why} for those unreachable for at least ``lost_after`` seconds.
+    """Probe every peer; return {peer name: why} for those unreachable for at least ``lost_after`` seconds.
+
+    ``peers``: names (probed on ``port``) or ``{name, hostname, port}`` targets, as resolved where MPI runs
+    (see ``_ssh.ssh_target``): the address and port that SSH, and so MPI, really uses for each peer.
 
     When a client drops off the network, MPI ranks waiting on it block forever (TCP sends nothing to notice),
     so the launcher watches the clients itself. The first failure time of each peer is kept in ``state_path``
@@ -311,12 +356,18 @@ def lost_peers(peers, state_path, lost_after, port=22, timeout=3.0, now=None, pr
     state = read_status(state_path) or {}
     lost = {}
     for peer in peers:
-        ok, why = probe(peer, port, timeout)
+        if isinstance(peer, dict):
+            name, host, peer_port = peer["name"], peer.get("hostname") or peer["name"], int(peer.get("port") or port)
+        else:
+            name, host, peer_port = peer, peer, port
+        ok, why = probe(host, peer_port, timeout)
         if ok:
-            state.pop(peer, None)
+            state.pop(name, None)
             continue
-        first = state.setdefault(peer, now)
+        first = state.setdefault(name, now)
         if now - first >= lost_after:
-            lost[peer] = "%s for %.0f s" % (why, now - first)
+            where = host if host == name else "%s (%s)" % (name, host)
+            lost[name] = "%s %s for %.0f s" % (where, why, now - first) if host != name else \
+                "%s for %.0f s" % (why, now - first)
     write_json_atomic(state_path, state)
     return lost

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.mlperf.storage.plugins.module_utils._engine import RUN_ID_VAR
+
 OPENMPI = "openmpi"
 MPICH = "mpich"
 INTELMPI = "intelmpi"
@@ -213,6 +215,9 @@ def build_mpi_command(implementation, hosts, np, program, mpirun="mpirun", env=N
             command += ["-host", ",".join("%s:%d" % h for h in hosts)]
         for name, _ in env_items:
             command += ["-x", name]
+        # the run's identity (set by the engine runner) must reach every rank, or cleanup could not find them;
+        # hydra launchers pass the whole environment on by default
+        command += ["-x", RUN_ID_VAR]
     else:
         command += ["-n", str(np)]
         if hostfile:

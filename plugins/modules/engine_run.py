@@ -60,6 +60,12 @@ options:
       the poll interval plus the connection's worst latency.
     type: int
     default: 0
+  run_id:
+    description:
+      - The run's identity (a random token of at least 8 characters, see M(mlperf.storage.run_dir)). It is put
+        into the engine's environment as C(MLPERF_STORAGE_RUN_ID), which MPI passes on to every rank, so that
+        M(mlperf.storage.engine_stop) stops exactly this run's processes and no one else's.
+    type: str
 attributes:
   check_mode:
     support: none
@@ -79,6 +85,7 @@ EXAMPLES = r"""
     status_file: /results/run/.engine-status.json
     heartbeat_file: /results/run/.engine-heartbeat
     heartbeat_timeout: 120
+    run_id: 20261123_101524-3f9c0a7d5e21b846
     timeout: 3600
   async: 3700
   poll: 0
@@ -127,6 +134,7 @@ def main():
             timeout=dict(type="int", default=0),
             heartbeat_file=dict(type="path"),
             heartbeat_timeout=dict(type="int", default=0),
+            run_id=dict(type="str"),
         ),
         supports_check_mode=False,
     )
@@ -137,10 +145,13 @@ def main():
     if p["heartbeat_timeout"] and not p["heartbeat_file"]:
         module.fail_json(msg="heartbeat_timeout is %s but heartbeat_file is not set; give the file that "
                          "engine_wait touches, or set heartbeat_timeout: 0" % p["heartbeat_timeout"])
+    if p["run_id"] is not None and len(p["run_id"]) < 8:
+        module.fail_json(msg="run_id '%s' is too short to be unique to one run (at least 8 characters)" % p["run_id"])
     env = dict((str(k), str(v)) for k, v in p["env"].items())
     status = _engine.run_engine(p["argv"], p["stdout"], p["stderr"], p["status_file"], env=env, cwd=p["chdir"],
                                 timeout=p["timeout"] or None, pid_path=p["pid_file"],
-                                heartbeat_path=p["heartbeat_file"], heartbeat_timeout=p["heartbeat_timeout"] or None)
+                                heartbeat_path=p["heartbeat_file"], heartbeat_timeout=p["heartbeat_timeout"] or None,
+                                run_id=p["run_id"])
     result = dict(changed=True, **status)
     if status["rc"] != 0:
         module.fail_json(msg="engine ended by %s with exit code %s; see %s" % (

@@ -10,19 +10,25 @@ module: engine_stop
 short_description: Stop whatever is left of a benchmark engine on a host
 version_added: "0.1.0"
 description:
-  - Cleanup after a failed, interrupted or abandoned engine run. On the launcher, stops the process group named
-    by the pid file of M(mlperf.storage.engine_run) (the file exists only while the engine runs). On any host,
-    stops the processes of this user whose command line contains O(match) (the run directory, which every
-    rank of a run carries), so that ranks whose launcher is gone do not keep running.
+  - Cleanup after a failed, interrupted or abandoned engine run. Acts only on processes that carry the identity
+    of a run named in O(run_ids) (the C(MLPERF_STORAGE_RUN_ID) variable in their environment, set by
+    M(mlperf.storage.engine_run) and passed on by MPI to every rank): another playbook's ranks on the same
+    machine, or a C(tail -f) of a log, are never signalled.
+  - On the launcher, stops the process group named by the pid file of M(mlperf.storage.engine_run) (the file
+    exists only while the engine runs) when its leader carries one of O(run_ids). On any host, stops the
+    processes of this user that carry one, so that ranks whose launcher is gone do not keep running.
   - SIGTERM first, SIGKILL after O(grace) seconds. This process and its parents are never signalled.
   - Nothing to stop is not an error (C(changed=false)).
 options:
   pid_file:
     description: The engine's pid file.
     type: path
-  match:
-    description: Text unique to the run that its processes carry on their command line.
-    type: str
+  run_ids:
+    description: Identities of the runs whose processes are stopped (tokens of at least 8 characters; shorter
+      ones match nothing). Empty means nothing is stopped.
+    type: list
+    elements: str
+    default: []
   grace:
     description: Seconds between SIGTERM and SIGKILL.
     type: float
@@ -41,7 +47,7 @@ EXAMPLES = r"""
 - name: Stop the ranks of an abandoned run on every client
   mlperf.storage.engine_stop:
     pid_file: /var/tmp/mlperf-storage/work/engine-20261123_101524.pid
-    match: /results/closed/org/results/sys/training/unet3d/run/20261123_101524
+    run_ids: [20261123_101524-3f9c0a7d5e21b846]
   ignore_unreachable: true
 """
 
@@ -51,7 +57,7 @@ group:
   returned: always
   type: int
 processes:
-  description: Pids whose command line matched O(match).
+  description: Pids that carried one of O(run_ids).
   returned: always
   type: list
   elements: int
@@ -70,21 +76,18 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             pid_file=dict(type="path"),
-            match=dict(type="str"),
+            run_ids=dict(type="list", elements="str", default=[]),
             grace=dict(type="float", default=10),
         ),
-        required_one_of=[("pid_file", "match")],
         supports_check_mode=True,
     )
     p = module.params
-    if p["match"] is not None and len(p["match"].strip()) < 8:
-        module.fail_json(msg="match '%s' is too short to be unique to one run; give the run directory" % p["match"])
     if module.check_mode:
         info = _engine.read_status(p["pid_file"]) if p["pid_file"] else None
-        procs = _engine.processes_matching(p["match"]) if p["match"] else []
-        group = int(info["pgid"]) if info and info.get("pgid") else None
+        group = _engine.owned_group(info, p["run_ids"])
+        procs = _engine.processes_carrying(p["run_ids"])
         module.exit_json(changed=bool(group or procs), group=group, processes=procs, killed=[])
-    found = _engine.stop_engine(pid_path=p["pid_file"], match=p["match"], grace=p["grace"])
+    found = _engine.stop_engine(pid_path=p["pid_file"], run_ids=p["run_ids"], grace=p["grace"])
     module.exit_json(changed=bool(found["group"] or found["processes"]), **found)
 
 

@@ -42,15 +42,18 @@ options:
     type: path
   peers:
     description:
-      - Other clients of the run, as the launcher names them. Each poll opens a TCP connection to their SSH port;
+      - Other clients of the run. Each is a name MPI uses for it, or a dict C({name, host}) where C(host) is the
+        name MPI uses (C(mlperf_mpi_host)) and C(name) the inventory name that messages show.
+      - Each poll opens a TCP connection to the address and port that SSH, and so MPI, really uses for the
+        peer (C(ssh -G <host>) on this host, so C(Port) in an ssh config is honoured; resolved once per run);
         a client that stays unreachable for O(peer_lost_after) seconds fails the task naming it, because MPI
         ranks waiting on a lost host never end by themselves.
-      - Needs O(heartbeat_file) (the failure times are kept next to it).
+      - Needs O(heartbeat_file) (the failure times and resolved targets are kept next to it).
     type: list
-    elements: str
+    elements: raw
     default: []
   peer_port:
-    description: TCP port probed on the peers.
+    description: TCP port probed when the ssh client cannot say which one it would use (no C(ssh -G)).
     type: int
     default: 22
   peer_lost_after:
@@ -111,7 +114,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mlperf.storage.plugins.module_utils import _engine
+from ansible_collections.mlperf.storage.plugins.module_utils import _engine, _ssh
 from ansible_collections.mlperf.storage.plugins.module_utils._dlio_output import progress_from_log
 
 _TAIL_BYTES = 262144
@@ -141,6 +144,33 @@ def describe(progress):
     return ", ".join(parts) or "starting"
 
 
+def peer_targets(peers, cache_path, default_port):
+    """[{name, hostname, port}] for the peers, resolved as SSH would once and then read from ``cache_path``."""
+    wanted = []
+    for peer in peers:
+        if isinstance(peer, dict) and peer.get("name"):
+            wanted.append((str(peer["name"]), str(peer.get("host") or peer["name"])))
+        elif isinstance(peer, str) and peer:
+            wanted.append((peer, peer))
+        else:
+            raise ValueError("each peer must be a name or a dict with name and host, got %r" % (peer,))
+    cached = _engine.read_status(cache_path) or {}
+    targets = []
+    changed = False
+    for name, host in wanted:
+        key = "%s@%s" % (name, host)
+        if key not in cached:
+            target = _ssh.ssh_target(host)
+            if target["source"] == "default":
+                target["port"] = default_port
+            cached[key] = target
+            changed = True
+        targets.append(dict(cached[key], name=name))
+    if changed:
+        _engine.write_json_atomic(cache_path, cached)
+    return targets
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -151,7 +181,7 @@ def main():
             epochs=dict(type="int"),
             wait=dict(type="float", default=15),
             heartbeat_file=dict(type="path"),
-            peers=dict(type="list", elements="str", default=[]),
+            peers=dict(type="list", elements="raw", default=[]),
             peer_port=dict(type="int", default=22),
             peer_lost_after=dict(type="float", default=20),
         ),
@@ -169,7 +199,11 @@ def main():
         time.sleep(0.5)
         status = _engine.read_status(p["status_file"])
     if status is None and p["peers"]:
-        lost = _engine.lost_peers(p["peers"], p["heartbeat_file"] + ".peers", p["peer_lost_after"],
+        try:
+            targets = peer_targets(p["peers"], p["heartbeat_file"] + ".targets", p["peer_port"])
+        except ValueError as exc:
+            module.fail_json(msg="peers: %s" % exc)
+        lost = _engine.lost_peers(targets, p["heartbeat_file"] + ".peers", p["peer_lost_after"],
                                   port=p["peer_port"])
         if lost:
             module.fail_json(msg="%s: lost client(s) %s while the engine runs (%s); the run cannot complete" % (

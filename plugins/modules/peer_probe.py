@@ -10,14 +10,19 @@ module: peer_probe
 short_description: Check that a launcher host can resolve and reach other hosts over SSH
 version_added: "0.1.0"
 description:
-  - Run on the MPI launcher. For each peer, resolves its name and runs C(ssh -o BatchMode=yes <peer> true),
-    which is what MPI does to start ranks there. No password or host-key prompt can hang it.
+  - Run on the MPI launcher. For each peer, asks the ssh client where it would connect (C(ssh -G <host>): the
+    real host name and port after the ssh configs), resolves that name and runs
+    C(ssh -o BatchMode=yes <host> true), which is what MPI does to start ranks there. No password or host-key
+    prompt can hang it.
   - Problems are reported per peer in the result, not as a failure.
 options:
   peers:
-    description: Host names (as MPI will be given them) to probe.
+    description:
+      - Peers to probe. Each is a name as MPI will be given it, or a dict C({name, host}) where C(host) is the
+        name MPI will be given (C(mlperf_mpi_host), often an address) and C(name) the inventory name under
+        which the result is reported.
     type: list
-    elements: str
+    elements: raw
     required: true
   ssh_args:
     description: Extra C(ssh) arguments, for example C(-F /path/ssh_config).
@@ -40,7 +45,9 @@ author:
 EXAMPLES = r"""
 - name: Check SSH from the launcher to the other clients
   mlperf.storage.peer_probe:
-    peers: "{{ groups['clients'] | difference([inventory_hostname]) }}"
+    peers:
+      - {name: node2, host: 10.0.0.12}
+      - {name: node3, host: 10.0.0.13}
   register: peers
 """
 
@@ -49,7 +56,8 @@ peers:
   description: One entry per peer.
   returned: always
   type: dict
-  sample: {"node2": {"resolves": true, "address": "10.0.0.12", "ssh_ok": true, "error": null}}
+  sample: {"node2": {"host": "10.0.0.12", "hostname": "10.0.0.12", "port": 2222, "resolves": true,
+           "address": "10.0.0.12", "ssh_ok": true, "error": null}}
 all_ok:
   description: True when every peer resolves and answers over SSH.
   returned: always
@@ -59,41 +67,59 @@ all_ok:
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mlperf.storage.plugins.module_utils import _ssh
+
+
+def _peer(item):
+    if isinstance(item, dict) and item.get("name"):
+        return str(item["name"]), str(item.get("host") or item["name"])
+    if isinstance(item, str) and item:
+        return item, item
+    raise ValueError("each peer must be a name or a dict with name and host, got %r" % (item,))
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            peers=dict(type="list", elements="str", required=True),
+            peers=dict(type="list", elements="raw", required=True),
             ssh_args=dict(type="list", elements="str", default=[]),
             timeout=dict(type="int", default=5),
         ),
         supports_check_mode=True,
     )
+    try:
+        peers = [_peer(item) for item in module.params["peers"]]
+    except ValueError as exc:
+        module.fail_json(msg="peers: %s" % exc)
     results = {}
     # without an ssh client every peer fails the same way; say so per peer instead of failing the task
     ssh = module.get_bin_path("ssh")
-    for peer in module.params["peers"]:
-        entry = {"resolves": False, "address": None, "ssh_ok": False, "error": None}
+    for name, host in peers:
+        target = _ssh.ssh_target(host, ssh_args=module.params["ssh_args"], ssh_bin=ssh) if ssh else \
+            {"hostname": host, "port": _ssh.DEFAULT_PORT}
+        entry = {"host": host, "hostname": target["hostname"], "port": target["port"], "resolves": False,
+                 "address": None, "ssh_ok": False, "error": None}
         try:
-            entry["address"] = socket.getaddrinfo(peer, 22, proto=socket.IPPROTO_TCP)[0][4][0]
+            entry["address"] = socket.getaddrinfo(target["hostname"], target["port"],
+                                                  proto=socket.IPPROTO_TCP)[0][4][0]
             entry["resolves"] = True
         except (socket.gaierror, IndexError) as exc:
-            entry["error"] = "name does not resolve: %s" % exc
+            entry["error"] = "name %s does not resolve: %s" % (target["hostname"], exc)
         if ssh is None:
             if entry["resolves"]:
                 entry["error"] = "no ssh client on this host (MPI starts ranks over ssh; install openssh-client)"
         elif entry["resolves"] or module.params["ssh_args"]:
             argv = [ssh, "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % module.params["timeout"]]
-            argv += module.params["ssh_args"] + [peer, "true"]
+            argv += module.params["ssh_args"] + [host, "true"]
             rc, out, err = module.run_command(argv)
             if rc == 0:
                 entry["ssh_ok"] = True
                 entry["error"] = None
             else:
                 lines = (err or out).strip().splitlines()
-                entry["error"] = "ssh exited %d: %s" % (rc, lines[-1] if lines else "no output")
-        results[peer] = entry
+                entry["error"] = "ssh to %s (port %s) exited %d: %s" % (
+                    host, entry["port"], rc, lines[-1] if lines else "no output")
+        results[name] = entry
     module.exit_json(changed=False, peers=results,
                      all_ok=all(e["ssh_ok"] for e in results.values()))
 

@@ -12,6 +12,8 @@ version_added: "0.1.0"
 description:
   - Creates C(<base>/<YYYYMMDD_HHMMSS>) with one atomic C(mkdir). If that directory already exists the module
     fails and touches nothing, so a run never writes into, or overwrites, an earlier run.
+  - Also makes the run's identity (C(run_id)): the timestamp and 64 random bits. Every process of the run
+    carries it (M(mlperf.storage.engine_run)), and cleanup acts only on processes that carry it.
 options:
   base:
     description: Parent directory (created if missing).
@@ -44,7 +46,14 @@ timestamp:
   returned: success
   type: str
   sample: 20261123_101500
+run_id:
+  description: The run's identity, unique across runs, playbooks and controllers.
+  returned: success
+  type: str
+  sample: 20261123_101500-3f9c0a7d5e21b846
 """
+
+import secrets
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlperf.storage.plugins.module_utils import _results
@@ -56,7 +65,7 @@ def main():
         path, stamp = _results.reserve_run_dir(module.params["base"])
     except _results.ResultsError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=True, path=path, timestamp=stamp)
+    module.exit_json(changed=True, path=path, timestamp=stamp, run_id="%s-%s" % (stamp, secrets.token_hex(8)))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ Plain Python (controller side). Input is one report per client, gathered by the 
      "mpi": {present, implementation, version, mpirun, error} | None,
      "dirs": {name: {path, exists, is_dir, writable, error, fstype, device, free_bytes, ...}} | None,
      "memory_mb": int | None, "cores": int | None,
-     "peers": {peer: {resolves, ssh_ok, error}} | None      # launcher only
+     "peers": {peer: {host, hostname, port, resolves, ssh_ok, error}} | None  # launcher only
      "shared": {name: {"sentinels": {peer: token or None}}} | None}  # launcher only (dir_probe)
 """
 from __future__ import annotations
@@ -162,13 +162,21 @@ def _peer_problems(launcher, peers):
     out = []
     for peer in sorted(peers):
         info = peers[peer]
+        host = info.get("host") or peer
+        # the name MPI is given (mlperf_mpi_host) and the port ssh really uses, as the launcher resolved them
+        where = peer if host == peer else "%s (mlperf_mpi_host %s)" % (peer, host)
+        port = (" port %s" % info["port"]) if info.get("port") not in (None, 22) else ""
         if not info.get("resolves"):
-            out.append(_problem(launcher, "ssh", "cannot resolve %s: %s" % (peer, info.get("error")),
-                                "make %s resolvable on %s (DNS or /etc/hosts)" % (peer, launcher)))
+            out.append(_problem(launcher, "ssh", "cannot resolve %s: %s" % (where, info.get("error")),
+                                "make %s resolvable on %s (DNS or /etc/hosts), or set mlperf_mpi_host of %s to "
+                                "a name or address the launcher resolves" % (info.get("hostname") or host,
+                                                                             launcher, peer)))
         elif not info.get("ssh_ok"):
-            out.append(_problem(launcher, "ssh", "cannot SSH to %s without a prompt: %s" % (peer, info.get("error")),
-                                "install the launcher's key on %s and its host key in the launcher's known_hosts "
-                                "(MPI starts ranks over SSH in BatchMode)" % peer))
+            out.append(_problem(launcher, "ssh", "cannot SSH to %s%s without a prompt: %s"
+                                % (where, port, info.get("error")),
+                                "install the launcher's key on %s and its host key in the launcher's known_hosts; "
+                                "a port other than 22 belongs in the launcher's ssh config (Port), which MPI's "
+                                "ssh reads too (MPI starts ranks over SSH in BatchMode)" % peer))
     return out
 
 

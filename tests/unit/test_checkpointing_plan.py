@@ -40,7 +40,7 @@ def test_combined_run_command_is_the_mlperf_dlio_grammar():
     assert [p["phase"] for p in plan["phases"]] == ["run"]
     argv = plan["commands"]["run"]["argv"]
     assert argv == [
-        "/usr/bin/mpirun", "-np", "8", "-host", "c1:8", "-x", "PATH",
+        "/usr/bin/mpirun", "-np", "8", "-host", "c1:8", "-x", "PATH", "-x", "MLPERF_STORAGE_RUN_ID",
         "/venv/bin/dlio_benchmark", "workload=llama3_8b", "++hydra.run.dir='@RUN_DIR@'",
         "++hydra.output_subdir=dlio_config",
         "++workload.checkpoint.checkpoint_folder=/mnt/ckpt/llama3-8b",

@@ -34,7 +34,7 @@ def test_closed_sequence_has_nine_invocations_with_the_table_values():
     steps = plan["runner_spec"]["steps"]
     assert [(s["option"], s["trial"]) for s in steps] == [(o, t) for o in "123" for t in range(3)]
     assert steps[0]["argv"] == [
-        "/usr/bin/mpirun", "-np", "4", "-host", "c1:2,c2:2", "-x", "PATH",
+        "/usr/bin/mpirun", "-np", "4", "-host", "c1:2,c2:2", "-x", "PATH", "-x", "MLPERF_STORAGE_RUN_ID",
         "--mca", "orte_abort_on_non_zero_status", "0",
         "/kv/bin/python", "/kv/bin/mlperf_wrapper.py",
         "--rank-output-base", "@RUN_DIR@/option_1/trial_0", "--rank-cache-base", "/nvme/kv", "--seed-base", "42",

@@ -60,7 +60,7 @@ def test_detect_mpi_ignores_noise_around_version():
 
 def test_openmpi_single_host_non_root():
     assert build_mpi_command("openmpi", [("node1", 4)], 4, ["dlio_benchmark", "workload=unet3d"]) == [
-        "mpirun", "-np", "4", "-host", "node1:4", "dlio_benchmark", "workload=unet3d",
+        "mpirun", "-np", "4", "-host", "node1:4", "-x", "MLPERF_STORAGE_RUN_ID", "dlio_benchmark", "workload=unet3d",
     ]
 
 
@@ -77,7 +77,7 @@ def test_openmpi_many_hosts_as_root_with_env_and_extra_args():
     )
     assert command == [
         "/opt/env/bin/mpirun", "--allow-run-as-root", "-np", "6", "-host", "node1:2,node2:2,node3:2",
-        "-x", "DLIO_PROFILER_ENABLE", "-x", "PYTHONPATH",
+        "-x", "DLIO_PROFILER_ENABLE", "-x", "PYTHONPATH", "-x", "MLPERF_STORAGE_RUN_ID",
         "--mca", "btl", "tcp,self", "python", "-c", "pass",
     ]
     # -x forwards names only: the values must come from the launcher's environment
@@ -89,7 +89,8 @@ def test_openmpi_many_hosts_as_root_with_env_and_extra_args():
 def test_openmpi_hostfile_and_oversubscribe():
     hosts = [("node1", 1), ("node2", 1)]
     command = build_mpi_command("openmpi", hosts, 4, ["hostname"], oversubscribe=True, hostfile="/tmp/hf")
-    assert command == ["mpirun", "--oversubscribe", "-np", "4", "--hostfile", "/tmp/hf", "hostname"]
+    assert command == ["mpirun", "--oversubscribe", "-np", "4", "--hostfile", "/tmp/hf", "-x", "MLPERF_STORAGE_RUN_ID",
+                       "hostname"]
     assert hostfile_text("openmpi", hosts) == "node1 slots=1\nnode2 slots=1\n"
 
 
