@@ -20,9 +20,15 @@ session to it) there is:
 The machine's real /etc and /root are never written. The controller reaches the hosts through
 the generated inventory (addresses in ``ansible_host``) or ``ssh -F <ssh_config> node1``.
 
+``NetnsHosts(ops=True)`` makes the hosts as unfriendly as an operated cluster: inventory names
+(``opsnode1``) that resolve nowhere (reached by address, ``mlperf_mpi_host`` set), sshd on port
+2222 only, and a non-root remote user ``mlops`` (uid 4242) with passwordless sudo. The account
+exists only inside the hosts: generated passwd/group/shadow/sudoers are bind-mounted over /etc
+in each host's private mount namespace.
+
 Needs root, iproute2 (``ip``), util-linux (``unshare``, ``nsenter``) and openssh-server.
 Run ``python tests/harness/netns.py cleanup`` to remove leftovers of crashed runs, or
-``python tests/harness/netns.py up 3`` to keep hosts up for manual work (Ctrl-C tears down).
+``python tests/harness/netns.py up 3 [--ops]`` to keep hosts up for manual work (Ctrl-C tears down).
 """
 import fcntl
 import ipaddress
@@ -45,14 +51,24 @@ SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 _NAME_RE = re.compile(r"^%s(\d{1,3})(br|v\d{1,3}|n\d{1,3})$" % PREFIX)
 _REQUIRED_TOOLS = ("ip", "unshare", "nsenter", "ssh", "ssh-keygen", "mount")
+# ops mode defaults: what an operated cluster typically looks like from the controller
+OPS_SSH_PORT = 2222
+OPS_USER = "mlops"
+OPS_UID = 4242
+OPS_INVENTORY_PREFIX = "ops"
+_USER_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{0,20}$")
 
 
 class HarnessError(RuntimeError):
     """The test hosts could not be created or driven; the message says what and why."""
 
 
-def missing_prerequisites():
-    """Reasons this machine cannot run the harness (empty when it can)."""
+def missing_prerequisites(need_sudo=False):
+    """Reasons this machine cannot run the harness (empty when it can).
+
+    ``need_sudo``: the hosts get a non-root user whose become method is sudo.
+    """
     reasons = []
     if os.geteuid() != 0:
         reasons.append("needs root (network namespaces and bind mounts)")
@@ -61,6 +77,8 @@ def missing_prerequisites():
             reasons.append("'%s' not found (apt-get install -y iproute2 util-linux openssh-client)" % tool)
     if not os.access(SSHD, os.X_OK):
         reasons.append("%s not found (apt-get install -y openssh-server)" % SSHD)
+    if need_sudo and shutil.which("sudo") is None:
+        reasons.append("'sudo' not found: the non-root test user becomes root with it (apt-get install -y sudo)")
     if not reasons:  # root in an unprivileged container may still lack CAP_NET_ADMIN / CAP_SYS_ADMIN
         probe = subprocess.run(["unshare", "--net", "--mount", "--uts", "true"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, timeout=30)
@@ -184,12 +202,46 @@ def cleanup_stale():
     return removed
 
 
-class Host:
-    """One test host. ``work_dir`` is private to it on the shared filesystem."""
+def account_files(user, uid, home, passwd, group, shadow, sudoers, days_since_epoch):
+    """Texts of /etc/passwd, group, shadow and sudoers with ``user`` (uid = gid) added.
 
-    def __init__(self, index, name, address, netns, veth, work_dir, data_source):
+    Pure: the inputs are the machine's files as text (``sudoers`` None when the machine has none).
+    The shadow entry is ``*`` (no password, but not locked: ``!`` would make sshd refuse even
+    key logins when PAM is off). sudo is passwordless, as an operations team sets up automation.
+    """
+    for kind, text, position, value in (("user", passwd, 0, user), ("uid", passwd, 2, str(uid)),
+                                        ("group", group, 0, user), ("gid", group, 2, str(uid))):
+        for line in text.splitlines():
+            fields = line.split(":")
+            if len(fields) > position and fields[position] == value:
+                raise HarnessError("%s %s already exists on this machine (%r); pass another user=/uid= so "
+                                   "the test user is the harness's own" % (kind, value, line))
+
+    def added(text, line):
+        return text + ("" if text.endswith("\n") or not text else "\n") + line + "\n"
+
+    if sudoers is None:  # sudo installed without its Debian defaults file
+        sudoers = ('Defaults\tenv_reset\nDefaults\tsecure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:'
+                   '/usr/bin:/sbin:/bin"\nroot\tALL=(ALL:ALL) ALL\n')
+    return {
+        "passwd": added(passwd, "%s:x:%d:%d:MLPerf Storage test user:%s:/bin/bash" % (user, uid, uid, home)),
+        "group": added(group, "%s:x:%d:" % (user, uid)),
+        "shadow": added(shadow, "%s:*:%d:0:99999:7:::" % (user, days_since_epoch)),
+        "sudoers": added(sudoers, "%s ALL=(ALL) NOPASSWD: ALL" % user),
+    }
+
+
+class Host:
+    """One test host. ``work_dir`` is private to it on the shared filesystem.
+
+    ``name`` is its hostname (resolvable inside the hosts); ``inventory_name`` the name the
+    inventory gives it (the same unless an inventory prefix makes it resolve nowhere).
+    """
+
+    def __init__(self, index, name, address, netns, veth, work_dir, data_source, inventory_name=None):
         self.index = index
         self.name = name
+        self.inventory_name = inventory_name or name
         self.address = address
         self.netns = netns
         self.veth = veth
@@ -207,19 +259,56 @@ class NetnsHosts:
     ``shared_data``: True gives every host the same :attr:`data_dir`; False mounts a per-host
     directory at that same path (``host.data_source`` is where the controller sees each one).
     ``python``: interpreter Ansible uses on the hosts (default: the one running this code).
+
+    ``ops=True`` turns on the operated-cluster defaults below; each can also be set on its own:
+
+    * ``ssh_port`` (ops: 2222, else 22): the only port sshd listens on;
+    * ``user`` (ops: ``mlops``, else ``root``) and ``uid`` (ops: 4242, gid the same): the remote
+      user; a non-root user exists only inside the hosts, logs in by key and becomes root with
+      passwordless sudo; root cannot log in over SSH then;
+    * ``inventory_prefix`` (ops: ``ops``, else none): inventory names are ``<prefix><hostname>``
+      (``opsnode1``), known to no resolver or ssh config, so the inventory sets ``ansible_host``
+      and ``mlperf_mpi_host`` to the address. Hostnames stay ``node1..``, resolvable inside.
     """
 
-    def __init__(self, n=3, shared_data=True, name_prefix="node", python=None, subnet_base=SUBNET_BASE):
+    def __init__(self, n=3, shared_data=True, name_prefix="node", python=None, subnet_base=SUBNET_BASE,
+                 ops=False, ssh_port=None, user=None, uid=None, inventory_prefix=None):
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 250:
             raise HarnessError("n must be a whole number of hosts from 1 to 250, got %r" % (n,))
-        if not re.match(r"^[a-z][a-z0-9-]{0,20}$", name_prefix or ""):
+        if not _PREFIX_RE.match(name_prefix or ""):
             raise HarnessError("name_prefix %r must be lower-case letters, digits and '-', "
                                "starting with a letter (host names are <prefix><i>)" % (name_prefix,))
+        ssh_port = ssh_port if ssh_port is not None else (OPS_SSH_PORT if ops else 22)
+        if isinstance(ssh_port, bool) or not isinstance(ssh_port, int) or not 1 <= ssh_port <= 65535:
+            raise HarnessError("ssh_port must be a TCP port number from 1 to 65535, got %r" % (ssh_port,))
+        user = user if user is not None else (OPS_USER if ops else "root")
+        if not _USER_RE.match(user):
+            raise HarnessError("user %r must be a POSIX user name (lower-case letters, digits, '_', '-')" % (user,))
+        if user == "root":
+            if uid not in (None, 0):
+                raise HarnessError("user 'root' has uid 0, got uid=%r" % (uid,))
+            uid = 0
+        else:
+            uid = uid if uid is not None else OPS_UID
+            if isinstance(uid, bool) or not isinstance(uid, int) or not 1000 <= uid <= 60000:
+                raise HarnessError("uid of the test user must be a whole number from 1000 to 60000 "
+                                   "(a regular user), got %r" % (uid,))
+        if inventory_prefix is None:
+            inventory_prefix = OPS_INVENTORY_PREFIX if ops else ""
+        if inventory_prefix and not _PREFIX_RE.match(inventory_prefix):
+            raise HarnessError("inventory_prefix %r must be lower-case letters, digits and '-', starting with "
+                               "a letter (inventory names are <inventory_prefix><hostname>)" % (inventory_prefix,))
         self.n = n
         self.shared_data = shared_data
         self.name_prefix = name_prefix
         self.python = python or sys.executable
         self.subnet_base = subnet_base
+        self.ops = ops
+        self.ssh_port = ssh_port
+        self.user = user
+        self.uid = uid
+        self.gid = uid
+        self.inventory_prefix = inventory_prefix
         self.tag = None
         self.hosts = []
         self.bridge = None
@@ -227,6 +316,21 @@ class NetnsHosts:
         self.work_dir = None
         self._started = False
         self._closed = False
+
+    @property
+    def become(self):
+        """True when the remote user is not root (the inventory sets sudo as the become method)."""
+        return self.user != "root"
+
+    @property
+    def root_overlay(self):
+        """True when /root is overlaid (mode 0711) inside the hosts so the user reaches interpreters there."""
+        return self.become and not os.stat("/root").st_mode & 0o001
+
+    @property
+    def names_resolve(self):
+        """True when the inventory names are the hostnames (resolvable inside the hosts)."""
+        return not self.inventory_prefix
 
     # --- paths ----------------------------------------------------------------------------
 
@@ -264,11 +368,18 @@ class NetnsHosts:
     def control_path_dir(self):
         return self._path("cp")
 
+    @property
+    def home(self):
+        """The remote user's home: one directory for all hosts, as a shared home on a cluster."""
+        return "/root" if not self.become else self._path("home", self.user)
+
     def host(self, name):
+        """The :class:`Host` called ``name`` (its hostname or its inventory name)."""
         for host in self.hosts:
-            if host.name == name:
+            if name in (host.name, host.inventory_name):
                 return host
-        raise HarnessError("no test host called %r; hosts are %s" % (name, ", ".join(h.name for h in self.hosts)))
+        raise HarnessError("no test host called %r; hosts are %s"
+                           % (name, ", ".join(h.inventory_name for h in self.hosts)))
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -284,12 +395,14 @@ class NetnsHosts:
         if self._started:
             raise HarnessError("this harness was already started; create a new NetnsHosts for new hosts")
         self._started = True
-        reasons = missing_prerequisites()
+        reasons = missing_prerequisites(need_sudo=self.become)
         if reasons:
             raise HarnessError("cannot create test hosts: " + "; ".join(reasons))
         try:
             self._claim_subnet()
             self._write_client_files()
+            if self.become:
+                self._write_account_files()
             for host in self.hosts:
                 self._create_host(host)
             for host in self.hosts:
@@ -345,22 +458,28 @@ class NetnsHosts:
                     "no free /24 under %s.0.0/16: every one overlaps an address or route of this machine "
                     "or a running harness; pass subnet_base='10.<n>' naming an unused /16"
                     % self.subnet_base)
-            self.tag = str(k)
-            self.network = network
-            self.bridge = "%s%sbr" % (PREFIX, self.tag)
-            self.work_dir = tempfile.mkdtemp(prefix="%s%s-" % (PREFIX, self.tag))
+            self._layout(str(k), tempfile.mkdtemp(prefix="%s%s-" % (PREFIX, k)))
             with open(os.path.join(STATE_DIR, self.tag + ".json"), "w") as handle:
                 json.dump({"pid": os.getpid(), "pid_start": _process_start_time(os.getpid()),
                            "work_dir": self.work_dir}, handle)
             _run(["ip", "link", "add", self.bridge, "type", "bridge"])
         _run(["ip", "addr", "add", "%s/24" % self.controller_address, "dev", self.bridge])
         _run(["ip", "link", "set", self.bridge, "up"])
+
+    def _layout(self, tag, work_dir):
+        """Names, addresses and paths of harness ``tag`` in ``work_dir`` (creates nothing)."""
+        self.tag = tag
+        self.network = ipaddress.ip_network("%s.%s.0/24" % (self.subnet_base, tag))
+        self.bridge = "%s%sbr" % (PREFIX, tag)
+        self.work_dir = work_dir
+        self.hosts = []
         for i in range(1, self.n + 1):
             name = "%s%d" % (self.name_prefix, i)
             host_dir = self._path("nodes", name)
             data_source = self.data_dir if self.shared_data else os.path.join(host_dir, "data")
-            self.hosts.append(Host(i, name, str(network.network_address + i), "%s%sn%d" % (PREFIX, self.tag, i),
-                                   "%s%sv%d" % (PREFIX, self.tag, i), os.path.join(host_dir, "work"), data_source))
+            self.hosts.append(Host(i, name, str(self.network.network_address + i), "%s%sn%d" % (PREFIX, tag, i),
+                                   "%s%sv%d" % (PREFIX, tag, i), os.path.join(host_dir, "work"), data_source,
+                                   inventory_name=self.inventory_prefix + name))
 
     @property
     def controller_address(self):
@@ -377,6 +496,10 @@ class NetnsHosts:
     def _write_client_files(self):
         for path in (self.data_dir, self.control_path_dir):
             os.makedirs(path, exist_ok=True)
+        if self.become:
+            # mkdtemp made the harness dir 0700: the user must get through it to its home, the data
+            # and work dirs and the shared authorized_keys (the client key itself stays 0600)
+            os.chmod(self.work_dir, 0o755)
         _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mlperf-storage-test-client", "-f", self.client_key])
         known = []
         for host in self.hosts:
@@ -386,16 +509,17 @@ class NetnsHosts:
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", host.name, "-f", key])
             with open(key + ".pub") as handle:
                 key_type, key_data = handle.read().split()[:2]
-            known.append("%s,%s %s %s" % (host.name, host.address, key_type, key_data))
+            known.append("%s %s %s" % (",".join(self._known_hosts_names(host)), key_type, key_data))
         self._write("known_hosts", "\n".join(known) + "\n")
         with open(self.client_key + ".pub") as handle:
-            self._write("authorized_keys", handle.read(), 0o600)
+            # sshd reads AuthorizedKeysFile as the user logging in, so a non-root user needs read access
+            self._write("authorized_keys", handle.read(), 0o644 if self.become else 0o600)
         names = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
+        # hostnames only: inventory names with a prefix are the controller's aliases, unknown to the hosts
         names += ["%s %s" % (host.address, host.name) for host in self.hosts]
         self._write("hosts", "\n".join(names) + "\n")
         common = [
-            "    User root",
-            "    IdentityFile %s" % self.client_key,
+            "    Port %d" % self.ssh_port,  # what a plain 'ssh 10.231.k.2' (MPI's launch) must use
             "    IdentitiesOnly yes",
             "    UserKnownHostsFile %s" % self.known_hosts,
             "    GlobalKnownHostsFile /dev/null",
@@ -406,29 +530,103 @@ class NetnsHosts:
             "    ServerAliveCountMax 3",
             "    LogLevel ERROR",
         ]
+        controller = ["    User %s" % self.user, "    IdentityFile %s" % self.client_key]
+        if self.become:
+            # inside the hosts ssh logs in as whoever runs it, with that user's own key, as on a cluster
+            # with shared homes; root has no way in (sshd refuses root logins then)
+            inside = ["    IdentityFile ~/.ssh/id_ed25519"]
+            self._write_home()
+        else:
+            inside = controller
         # Inside the hosts names resolve through their /etc/hosts; the controller needs HostName.
-        self._write("ssh_config_hosts", "Host *\n" + "\n".join(common) + "\n")
-        controller = ["Host %s\n    HostName %s" % (host.name, host.address) for host in self.hosts]
-        self._write("ssh_config", "\n".join(controller) + "\n\nHost *\n" + "\n".join(common) + "\n")
+        self._write("ssh_config_hosts", "Host *\n" + "\n".join(inside + common) + "\n")
+        aliases = ""
+        if self.names_resolve:  # with an inventory prefix the controller knows the hosts by address only
+            aliases = "\n".join("Host %s\n    HostName %s" % (host.name, host.address) for host in self.hosts)
+            aliases += "\n\n"
+        self._write("ssh_config", aliases + "Host *\n" + "\n".join(controller + common) + "\n")
         self._write("inventory.yml", self.inventory_text())
+        if self.become:
+            for path in [self.data_dir] + [h.data_source for h in self.hosts] + [h.work_dir for h in self.hosts]:
+                os.chown(path, self.uid, self.gid)
+
+    def _known_hosts_names(self, host):
+        """known_hosts names of ``host``: ssh looks up ``[address]:port`` when the port is not 22."""
+        names = (host.name, host.address)
+        if self.ssh_port == 22:
+            return names
+        return tuple("[%s]:%d" % (name, self.ssh_port) for name in names)
+
+    def _write_home(self):
+        """The user's home with its own copy of the client key (the harness's key file is root's 0600)."""
+        ssh_dir = os.path.join(self.home, ".ssh")
+        os.makedirs(ssh_dir, mode=0o700)
+        for suffix, mode in (("", 0o600), (".pub", 0o644)):
+            target = os.path.join(ssh_dir, "id_ed25519" + suffix)
+            shutil.copyfile(self.client_key + suffix, target)
+            os.chmod(target, mode)
+        for root, dirs, files in os.walk(self.home):
+            for entry in [root] + [os.path.join(root, f) for f in files]:
+                os.chown(entry, self.uid, self.gid)
+        os.chmod(self.home, 0o700)
+
+    def _write_account_files(self):
+        """passwd/group/shadow/sudoers copies with the user added; bind-mounted over /etc in each host."""
+        def read(path):
+            try:
+                with open(path) as handle:
+                    return handle.read()
+            except FileNotFoundError:
+                return None
+
+        texts = account_files(self.user, self.uid, self.home, read("/etc/passwd") or "", read("/etc/group") or "",
+                              read("/etc/shadow") or "", read("/etc/sudoers"), int(time.time() // 86400))
+        os.makedirs(self._path("etc"), exist_ok=True)
+        for name, text in texts.items():
+            path = self._path("etc", name)
+            with open(path, "w") as handle:
+                handle.write(text)
+            original = "/etc/" + name
+            if os.path.exists(original):  # same owner and mode as the real file (shadow: root:shadow 0640)
+                info = os.stat(original)
+                os.chown(path, info.st_uid, info.st_gid)
+                os.chmod(path, info.st_mode & 0o7777)
+            else:
+                os.chmod(path, 0o440 if name == "sudoers" else 0o644)
+        os.chmod(self._path("etc", "sudoers"), 0o440)  # sudo refuses a sudoers file anyone may write
+        os.chown(self._path("etc", "sudoers"), 0, 0)
+
+    def _account_mounts(self, host):
+        """(source, target) bind mounts that give a host the test user; empty for root."""
+        if not self.become:
+            return []
+        return [(self._path("etc", name), "/etc/" + name) for name in ("passwd", "group", "shadow", "sudoers")]
 
     def inventory(self):
-        """The YAML inventory as data: group ``clients`` holding every host."""
-        return {"all": {"children": {"clients": {
-            "hosts": {host.name: {"ansible_host": host.address} for host in self.hosts},
-            "vars": {
-                "ansible_user": "root",
-                "ansible_ssh_private_key_file": self.client_key,
-                # ServerAlive: a cut host shows up as unreachable within ~6 s, also through a
-                # persisted control master, instead of hanging until TCP gives up
-                "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes "
-                                           "-o IdentitiesOnly=yes -o ServerAliveInterval=2 "
-                                           "-o ServerAliveCountMax=3" % self.known_hosts,
-                # the harness's own ControlPersist sockets, closed at teardown (addresses get reused)
-                "ansible_control_path_dir": self.control_path_dir,
-                "ansible_python_interpreter": self.python,
-            },
-        }}}}
+        """The YAML inventory as data: group ``clients`` holding every host (by inventory name)."""
+        hosts = {}
+        for host in self.hosts:
+            hosts[host.inventory_name] = {"ansible_host": host.address}
+            if not self.names_resolve:  # MPI must be given a name that works on the hosts: the address
+                hosts[host.inventory_name]["mlperf_mpi_host"] = host.address
+        group_vars = {
+            "ansible_user": self.user,
+            "ansible_ssh_private_key_file": self.client_key,
+            # ServerAlive: a cut host shows up as unreachable within ~6 s, also through a
+            # persisted control master, instead of hanging until TCP gives up
+            "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes "
+                                       "-o IdentitiesOnly=yes -o ServerAliveInterval=2 "
+                                       "-o ServerAliveCountMax=3" % self.known_hosts,
+            # the harness's own ControlPersist sockets, closed at teardown (addresses get reused)
+            "ansible_control_path_dir": self.control_path_dir,
+            "ansible_python_interpreter": self.python,
+        }
+        if self.ssh_port != 22:
+            group_vars["ansible_port"] = self.ssh_port
+        if self.become:
+            # the method only: tasks that need root say become themselves, the rest run as the user
+            group_vars["ansible_become_method"] = "sudo"
+        return {"all": {"children": {"clients": {"hosts": hosts, "vars": group_vars}}}}
 
     def inventory_text(self):
         return json.dumps(self.inventory(), indent=2) + "\n"  # JSON is YAML
@@ -442,13 +640,15 @@ class NetnsHosts:
         _run(["ip", "-n", host.netns, "link", "set", "lo", "up"])
         host_dir = os.path.dirname(host.work_dir)
         config = [
-            "ListenAddress %s" % host.address,
+            "Port %d" % self.ssh_port,
+            "ListenAddress %s:%d" % (host.address, self.ssh_port),  # that port only: nothing answers on 22
             "HostKey %s" % os.path.join(host_dir, "ssh_host_ed25519_key"),
             "PidFile %s" % os.path.join(host_dir, "sshd.pid"),
             "AuthorizedKeysFile %s" % self._path("authorized_keys"),
             "StrictModes no",  # keys live in a temp dir, not in a home with sshd's expected modes
             "UsePAM no",
-            "PermitRootLogin prohibit-password",
+            # a cluster with an automation user does not let root in over SSH
+            "PermitRootLogin %s" % ("no" if self.become else "prohibit-password"),
             "PubkeyAuthentication yes",
             "PasswordAuthentication no",
             "KbdInteractiveAuthentication no",
@@ -463,11 +663,23 @@ class NetnsHosts:
         with open(sshd_config, "w") as handle:
             handle.write("\n".join(config) + "\n")
         mounts = [(self.hosts_file, "/etc/hosts"), (self._path("ssh_config_hosts"), "/etc/ssh/ssh_config")]
+        mounts += self._account_mounts(host)
         if not self.shared_data:
             mounts.append((host.data_source, self.data_dir))
         script = "hostname %s" % shlex.quote(host.name)
         for source, target in mounts:
             script += " && mount --bind %s %s" % (shlex.quote(source), shlex.quote(target))
+        if self.root_overlay:
+            # Interpreters here may live under /root (a pyenv; the benchmark venv links to it) and /root
+            # is 0700: the user could not run them. Overlay /root inside the host with an upper dir of
+            # mode 0711 (traversable, not listable); the real /root is untouched, and writes to /root
+            # inside the host land in the harness dir.
+            upper, work = os.path.join(host_dir, "root-upper"), os.path.join(host_dir, "root-work")
+            os.makedirs(work)
+            os.mkdir(upper, 0o711)
+            os.chmod(upper, 0o711)
+            script += " && mount -t overlay overlay -o %s /root" % shlex.quote(
+                "lowerdir=/root,upperdir=%s,workdir=%s" % (upper, work))
         script += " && exec %s -D -e -f %s" % (SSHD, shlex.quote(sshd_config))
         os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation directory
         log = open(os.path.join(host_dir, "sshd.log"), "w")
@@ -486,14 +698,15 @@ class NetnsHosts:
                 raise HarnessError("sshd of %s exited with %s: %s"
                                    % (host.name, host.sshd.returncode, self.sshd_log(host)[-2000:]))
             try:
-                with socket.create_connection((host.address, 22), timeout=1) as conn:
+                with socket.create_connection((host.address, self.ssh_port), timeout=1) as conn:
                     if conn.recv(64).startswith(b"SSH-"):
                         return
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise HarnessError("sshd of %s (%s) not answering after %ss: %s"
-                                   % (host.name, host.address, timeout, self.sshd_log(host)[-2000:]))
+                raise HarnessError("sshd of %s (%s port %d) not answering after %ss: %s"
+                                   % (host.name, host.address, self.ssh_port, timeout,
+                                      self.sshd_log(host)[-2000:]))
             time.sleep(0.05)
 
     def sshd_log(self, host):
@@ -506,9 +719,10 @@ class NetnsHosts:
     # --- driving the hosts ----------------------------------------------------------------
 
     def ssh_argv(self, host, command, connect_timeout=5):
-        """argv that runs shell ``command`` on ``host`` (a name) over SSH from the controller."""
-        self.host(host)
-        return ["ssh", "-F", self.ssh_config, "-o", "ConnectTimeout=%d" % connect_timeout, host, command]
+        """argv that runs shell ``command`` on ``host`` (hostname or inventory name) over SSH from the
+        controller, as :attr:`user` on :attr:`ssh_port`."""
+        target = self.host(host).address  # by address: inventory names may resolve nowhere
+        return ["ssh", "-F", self.ssh_config, "-o", "ConnectTimeout=%d" % connect_timeout, target, command]
 
     def ssh(self, host, command, timeout=60, connect_timeout=5):
         """Run shell ``command`` on ``host`` over SSH; returns the CompletedProcess (text)."""
@@ -537,23 +751,26 @@ def _main(argv):
     if len(argv) == 2 and argv[1] == "cleanup":
         print("\n".join(cleanup_stale()) or "nothing to clean")
         return 0
-    if len(argv) in (2, 3) and argv[1] == "up":
+    args = argv[1:]
+    ops = "--ops" in args
+    args = [arg for arg in args if arg != "--ops"]
+    if len(args) in (1, 2) and args[0] == "up" and (len(args) == 1 or args[1].isdigit()):
         def interrupted(_signum, _frame):
             raise KeyboardInterrupt
 
         # started in the background (molecule create, `&`), SIGINT is ignored: SIGTERM must tear down too
         signal.signal(signal.SIGINT, interrupted)
         signal.signal(signal.SIGTERM, interrupted)
-        with NetnsHosts(n=int(argv[2]) if len(argv) == 3 else 3) as harness:
+        with NetnsHosts(n=int(args[1]) if len(args) == 2 else 3, ops=ops) as harness:
             print("hosts: %s\ninventory: %s\nssh: ssh -F %s %s\nCtrl-C or SIGTERM tears them down"
-                  % (", ".join("%s=%s" % (h.name, h.address) for h in harness.hosts), harness.inventory_path,
-                     harness.ssh_config, harness.hosts[0].name), flush=True)
+                  % (", ".join("%s=%s" % (h.inventory_name, h.address) for h in harness.hosts),
+                     harness.inventory_path, harness.ssh_config, harness.hosts[0].address), flush=True)
             try:
                 signal.pause()
             except KeyboardInterrupt:
                 pass
         return 0
-    print("usage: netns.py cleanup | up [N]", file=sys.stderr)
+    print("usage: netns.py cleanup | up [N] [--ops]", file=sys.stderr)
     return 2
 
 

@@ -3,6 +3,7 @@ import json
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ from ansible_collections.mlperf.storage.plugins.module_utils._mpi import (
     hostfile_text,
     launcher_env,
 )
-from harness.netns import PREFIX, STATE_DIR, NetnsHosts, cleanup_stale
+from harness.netns import PREFIX, STATE_DIR, HarnessError, NetnsHosts, cleanup_stale
 
 pytestmark = pytest.mark.multihost
 
@@ -40,10 +41,10 @@ def ansible_bin():
     pytest.skip("ansible CLI not found next to %s nor in /tmp/ctlvenv/bin" % sys.executable)
 
 
-def run_ansible(harness, tmp_path, pattern, module, args=None, timeout=10):
+def run_ansible(harness, tmp_path, pattern, module, args=None, timeout=10, options=()):
     """Ad-hoc ansible against the harness inventory; returns {host: result dict} from the tree callback."""
     tree = tmp_path / ("tree-%d" % time.monotonic_ns())
-    argv = [ansible_bin(), "-i", harness.inventory_path, pattern, "-m", module, "-T", str(timeout)]
+    argv = [ansible_bin(), "-i", harness.inventory_path, pattern, "-m", module, "-T", str(timeout)] + list(options)
     if args:
         argv += ["-a", args]
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
@@ -277,3 +278,129 @@ def test_intelmpi_runs_two_ranks_per_host_when_installed(netns_hosts):
                                 run_as_root=True)
     assert sorted(ssh_ok(harness, "node1", path + shlex.join(command), timeout=120).split()) == \
         sorted(names * 2)
+
+
+# --- ops mode: names that resolve nowhere, sshd on 2222, a non-root user with sudo ---------------
+
+
+def controller_resolves(name):
+    return subprocess.run(["getent", "hosts", name], stdout=subprocess.PIPE, timeout=30).returncode == 0
+
+
+def test_ops_inventory_names_resolve_nowhere_but_hostnames_resolve_inside(netns_hosts):
+    harness = netns_hosts(n=3, ops=True)
+    clients = harness.inventory()["all"]["children"]["clients"]
+    assert sorted(clients["hosts"]) == ["opsnode1", "opsnode2", "opsnode3"]
+    for host in harness.hosts:
+        assert clients["hosts"][host.inventory_name] == {"ansible_host": host.address,
+                                                         "mlperf_mpi_host": host.address}
+    assert not controller_resolves("opsnode2")
+    # the controller knows neither name: no /etc/hosts line, no ssh_config alias anywhere
+    for path in ("/etc/hosts", harness.hosts_file, harness.ssh_config, harness.known_hosts,
+                 os.path.join(harness.work_dir, "ssh_config_hosts")):
+        with open(path) as handle:
+            assert "opsnode" not in handle.read(), path
+    with open(harness.ssh_config) as handle:
+        assert "HostName" not in handle.read()
+    node2 = harness.host("node2")
+    # inside: the inventory name fails, the hostnames (what hydra's proxies call back to) resolve
+    assert ssh_ok(harness, "opsnode1", "hostname; getent hosts node2; getent hosts opsnode2 || echo rc=$?").split() \
+        == ["node1", node2.address, "node2", "rc=2"]
+
+
+def test_ops_ssh_as_the_user_on_the_port_from_the_controller_and_between_hosts(netns_hosts):
+    harness = netns_hosts(n=3, ops=True)
+    assert (harness.user, harness.uid, harness.ssh_port) == ("mlops", 4242, 2222)
+    assert ssh_ok(harness, "opsnode2", "hostname; id -un; id -u; id -g; echo $HOME") == \
+        "node2\nmlops\n4242\n4242\n%s\n" % harness.home
+    # what MPI does: a plain ssh to an address from inside, the port and key from the host's config
+    node2, node3 = harness.host("node2"), harness.host("node3")
+    assert ssh_ok(harness, "opsnode1", "ssh %s hostname; ssh %s 'id -un'; ssh node3 hostname"
+                  % (node2.address, node3.address)) == "node2\nmlops\nnode3\n"
+    # root has no way in over SSH, not even with the authorized key
+    argv = harness.ssh_argv("node1", "true")
+    argv[1:1] = ["-l", "root"]
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    assert proc.returncode == 255 and "Permission denied" in proc.stderr
+    # the account exists inside the hosts only
+    assert subprocess.run(["getent", "passwd", "mlops"], stdout=subprocess.PIPE).returncode == 2
+    assert ssh_ok(harness, "opsnode3", "getent passwd mlops").startswith("mlops:x:4242:4242:")
+
+
+def test_ops_sshd_listens_only_on_its_port(netns_hosts):
+    harness = netns_hosts(n=2, ops=True)
+    for host in harness.hosts:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((host.address, 22), timeout=5).close()
+        with socket.create_connection((host.address, 2222), timeout=5) as conn:
+            assert conn.recv(64).startswith(b"SSH-2.0-")
+        listening = subprocess.run(harness.exec_argv(host.name, ["ss", "-Hltn"]), stdout=subprocess.PIPE,
+                                   text=True, timeout=30, check=True).stdout
+        assert [line.split()[3] for line in listening.splitlines()] == ["%s:2222" % host.address]
+    # the hosts' own ssh_config carries the port; overriding it to 22 finds nothing
+    proc = harness.ssh("node1", "ssh -p 22 %s true" % harness.host("node2").address)
+    assert proc.returncode == 255 and "Connection refused" in proc.stderr
+
+
+def test_ops_user_has_passwordless_sudo_and_owns_the_harness_dirs(netns_hosts):
+    harness = netns_hosts(n=2, ops=True, shared_data=False)
+    assert ssh_ok(harness, "node1", "sudo -n id -u; sudo -n id -un") == "0\nroot\n"
+    sudoers = subprocess.run(harness.exec_argv("node1", ["stat", "-c", "%a %U %G", "/etc/sudoers"]),
+                             stdout=subprocess.PIPE, text=True, timeout=30, check=True).stdout
+    assert sudoers == "440 root root\n"
+    for host in harness.hosts:
+        probe = "%s-probe" % host.name
+        ssh_ok(harness, host.name, "touch %s/%s %s/%s" % (harness.data_dir, probe, host.work_dir, probe))
+        for directory in (host.data_source, host.work_dir):
+            info = os.stat(os.path.join(directory, probe))
+            assert (info.st_uid, info.st_gid) == (4242, 4242)
+    # the machine's files are untouched: no test user and no sudo rule for it in the real /etc
+    with open("/etc/passwd") as passwd, open("/etc/group") as group:
+        assert "mlops" not in passwd.read() + group.read()
+    if os.path.exists("/etc/sudoers"):
+        with open("/etc/sudoers") as handle:
+            assert "mlops" not in handle.read()
+
+
+def test_ops_ansible_pings_as_the_user_and_becomes_root_with_sudo(netns_hosts, tmp_path):
+    harness = netns_hosts(n=3, ops=True)
+    pings = run_ansible(harness, tmp_path, "clients", "ansible.builtin.ping")
+    assert {host: result.get("ping") for host, result in pings.items()} == {
+        "opsnode1": "pong", "opsnode2": "pong", "opsnode3": "pong"}
+    plain = run_ansible(harness, tmp_path, "clients", "ansible.builtin.command", "id -u")
+    assert {host: result["stdout"] for host, result in plain.items()} == dict.fromkeys(pings, "4242")
+    became = run_ansible(harness, tmp_path, "clients", "ansible.builtin.command", "id -u", options=["--become"])
+    assert {host: result["stdout"] for host, result in became.items()} == dict.fromkeys(pings, "0")
+    names = run_ansible(harness, tmp_path, "opsnode2", "ansible.builtin.command", "hostname")
+    assert names["opsnode2"]["stdout"] == "node2"
+
+
+def test_ops_mpich_as_the_user_across_hosts_by_address(netns_hosts, embedded_env):
+    mpirun, python = os.path.join(embedded_env, "bin", "mpirun"), os.path.join(embedded_env, "bin", "python")
+    harness = netns_hosts(n=3, ops=True)
+    addresses = [host.address for host in harness.hosts]
+    one_each = build_mpi_command("mpich", [(address, 1) for address in addresses], 3, ["hostname"], mpirun=mpirun)
+    assert sorted(ssh_ok(harness, "node1", shlex.join(one_each), timeout=120).split()) == ["node1", "node2", "node3"]
+    two_each = build_mpi_command("mpich", [(address, 2) for address in addresses], 6, [python, "-c", ALLREDUCE],
+                                 mpirun=mpirun, env={"MLPERF_TEST_MARK": "mlops"})
+    lines = sorted(ssh_ok(harness, "node1", shlex.join(two_each), timeout=120).splitlines())
+    assert lines == ["rank=%d host=node%d total=21 mark=mlops" % (rank, rank // 2 + 1) for rank in range(6)]
+
+
+def test_ops_start_refuses_a_user_the_machine_already_has_and_cleans_up():
+    harness = NetnsHosts(n=1, user="nobody", uid=4343)
+    with pytest.raises(HarnessError, match="user nobody already exists on this machine"):
+        harness.start()
+    assert harness.tag is not None and harness_leftovers(harness.tag, harness.work_dir) == []
+
+
+def test_ops_teardown_leaves_nothing(tmp_path):
+    harness = NetnsHosts(n=2, ops=True)
+    with harness:
+        tag, work_dir = harness.tag, harness.work_dir
+        assert ssh_ok(harness, "opsnode1", "ssh %s sudo -n true && echo ok" % harness.host("node2").address) \
+            == "ok\n"
+        assert len(harness_leftovers(tag, work_dir)) >= 6
+    assert harness_leftovers(tag, work_dir) == []
+    with open("/proc/self/mountinfo") as handle:
+        assert work_dir not in handle.read()  # the bind and overlay mounts lived in the hosts' namespaces
