@@ -95,10 +95,13 @@ def _dataset(settings):
 
 
 def client_load_argv(python, script, settings):
-    """Our client's load phase: create the collection with its index, insert, wait for the index."""
+    """Our client's load phase: create the collection with its index, insert, wait for the index.
+
+    No --drop-existing: the client replaces only a collection it created; one it did not create was refused, or
+    dropped with vectordb_drop_existing, by roles/vectordb before the load (check-collection)."""
     return ([python, script, "load"] + _connection(settings) + _dataset(settings) +
             ["--batch-size", str(settings["load_batch_size"]), "--num-shards", str(settings["num_shards"]),
-             "--index-params", json.dumps(settings["index_params"], sort_keys=True), "--force"])
+             "--index-params", json.dumps(settings["index_params"], sort_keys=True)])
 
 
 def client_search_argv(python, script, settings):
@@ -132,6 +135,8 @@ def vdbbench_load_argv(bin_dir, settings):
             "--num-shards", str(settings["num_shards"]), "--vector-dtype", "FLOAT_VECTOR",
             "--num-vectors", str(settings["num_vectors"]), "--distribution", settings["distribution"],
             "--batch-size", str(settings["load_batch_size"]), "--chunk-size", str(settings["chunk_size"]),
+            # --force drops what is there: roles/vectordb has made sure beforehand (check-collection) that it is
+            # a collection of this run's own or one vectordb_drop_existing allows to drop
             "--index-type", settings["index_type"], "--force"]
 
 

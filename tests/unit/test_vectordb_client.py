@@ -236,3 +236,99 @@ def test_wrap_reports_a_failed_child_in_one_line(client, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == client.EXIT_FAILED and "ended with exit code 3" in err and "Traceback" not in err
     assert not (tmp_path / "leaf" / "summary.json").exists()
+
+
+# --- ownership: only a collection this client created is dropped without an opt-in -------------------------------
+
+def test_the_ownership_mark(client):
+    assert client.created_by_us({"properties": {client.OWNER_PROPERTY: client.OWNER_VALUE}, "description": ""})
+    assert client.created_by_us({"properties": {}, "description": client.OWNER_DESCRIPTION})  # earlier versions
+    for other in ({}, None, {"properties": {client.OWNER_PROPERTY: "someone else"}},
+                  {"properties": {}, "description": "my embeddings"}, {"properties": ["x"], "description": None}):
+        assert not client.created_by_us(other), other
+
+
+@pytest.mark.parametrize("exists, ours, opt_in, expected", [
+    (False, False, False, "create"), (False, False, True, "create"),
+    (True, True, False, "replace"), (True, True, True, "replace"),
+    (True, False, False, "refuse"), (True, False, True, "drop_foreign"),
+])
+def test_what_happens_to_an_existing_collection(client, exists, ours, opt_in, expected):
+    assert client.existing_collection_action(exists, ours, opt_in) == expected
+
+
+class FakeMilvus:
+    """The few MilvusClient calls the ownership rule makes, over a dict of collections."""
+
+    def __init__(self, collections):
+        self.collections = dict(collections)
+        self.dropped = []
+
+    def has_collection(self, name):
+        return name in self.collections
+
+    def describe_collection(self, name):
+        return dict(self.collections[name])
+
+    def get_collection_stats(self, name):
+        return {"row_count": 1234}
+
+    def drop_collection(self, name):
+        self.dropped.append(name)
+        del self.collections[name]
+
+
+def _args(client, collection="mlps_10k_1shards_128dim_uniform"):
+    return client.build_parser().parse_args(["check-collection", "--host", "milvus.example", "--port", "19530",
+                                             "--collection", collection])
+
+
+def test_a_foreign_collection_is_refused_with_the_uri_and_the_way_on(client, capsys):
+    fake = FakeMilvus({"mlps_10k_1shards_128dim_uniform": {"description": "team embeddings", "properties": {}}})
+    with pytest.raises(client.ClientError) as err:
+        client.settle_existing(fake, _args(client), drop_existing=False)
+    assert err.value.code == client.EXIT_FOREIGN == 5
+    message = str(err.value)
+    assert message.startswith("collection mlps_10k_1shards_128dim_uniform already exists on the Milvus at "
+                              "http://milvus.example:19530 (1234 rows) and was not created by mlperf.storage")
+    assert "nothing was loaded" in message and "vectordb_drop_existing: true" in message
+    assert "vectordb_collection" in message
+    assert fake.dropped == [] and "mlps_10k_1shards_128dim_uniform" in fake.collections
+
+
+def test_a_foreign_collection_is_dropped_only_with_the_opt_in(client, capsys):
+    fake = FakeMilvus({"c1": {"description": "", "properties": {}}})
+    assert client.settle_existing(fake, _args(client, "c1"), drop_existing=True) == "drop_foreign"
+    assert fake.dropped == ["c1"]
+    assert "which this client did not create" in capsys.readouterr().out
+
+
+def test_our_own_collection_is_replaced_and_a_free_name_left_alone(client, capsys):
+    fake = FakeMilvus({"c1": {"description": "", "properties": {client.OWNER_PROPERTY: client.OWNER_VALUE}},
+                       "other": {"description": "", "properties": {}}})
+    assert client.settle_existing(fake, _args(client, "c1"), drop_existing=False) == "replace"
+    assert client.settle_existing(fake, _args(client, "new"), drop_existing=False) == "create"
+    assert fake.dropped == ["c1"] and "other" in fake.collections
+
+
+def test_a_describe_that_fails_counts_as_not_ours(client):
+    class Broken(FakeMilvus):
+        def describe_collection(self, name):
+            raise RuntimeError("permission denied")
+
+    fake = Broken({"c1": {}})
+    with pytest.raises(client.ClientError):
+        client.settle_existing(fake, _args(client, "c1"), drop_existing=False)
+    assert fake.dropped == []
+
+
+def test_load_drops_nothing_foreign_unless_told(client):
+    parser = client.build_parser()
+    base = ["load", "--collection", "c", "--dimension", "8", "--num-vectors", "10", "--index-type", "hnsw",
+            "--output-dir", "/tmp/x"]
+    assert parser.parse_args(base).drop_existing is False
+    assert parser.parse_args(base + ["--drop-existing"]).drop_existing is True
+    assert parser.parse_args(base + ["--force"]).drop_existing is True  # the earlier spelling
+    check = parser.parse_args(["check-collection", "--collection", "c"])
+    assert check.drop_existing is False and check.func is client.cmd_check_collection
+    assert parser.parse_args(["mark", "--collection", "c"]).func is client.cmd_mark

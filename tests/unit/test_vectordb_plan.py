@@ -69,7 +69,9 @@ def test_client_command_lines():
     assert option(load, "--output-dir") == _vectordb.RUN_DIR_TOKEN
     assert option(load, "--collection") == "mlps_10k_1shards_128dim_uniform"
     assert json.loads(option(load, "--index-params")) == {"M": 64, "efConstruction": 200}
-    assert option(load, "--batch-size") == "1000" and "--force" in load
+    assert option(load, "--batch-size") == "1000"
+    # the client drops only a collection it created; dropping another one is the role's opt-in, before the load
+    assert "--force" not in load and "--drop-existing" not in load
     run = plan["commands"]["run"]["argv"]
     assert run[2] == "search" and option(run, "--mode") == "query_count" and option(run, "--queries") == "1000"
     assert "--runtime" not in run

@@ -8,7 +8,13 @@ Runs on the launcher inside the vector database environment (lock profile ``vect
 Subcommands:
   ping    connect to Milvus (optionally retrying) and print its version and collections as JSON
   load    create the collection, build the index declared up front, insert N synthetic vectors in batches
-          and write summary.json (num_vectors, dimension, inserted_vectors, index_type, timings)
+          and write summary.json (num_vectors, dimension, inserted_vectors, index_type, timings). An existing
+          collection of that name is dropped only if this client created it (its ownership mark) or with
+          --drop-existing; otherwise the load stops before touching anything
+  check-collection
+          before the load: may the collection name be used? Reports it free, ours (to be replaced), or
+          refuses a collection this client did not create (exit code 5) unless --drop-existing, which drops it
+  mark    put the ownership mark on a collection another client (the upstream load-vdb) created for this run
   search  compute exact ground truth (numpy brute force over the same seeded vectors), measure recall@k,
           then drive K search processes for a fixed time or a fixed number of queries and write
           statistics.json, summary.json, recall_stats.json, result_verdict.json and config.json
@@ -33,6 +39,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_INDEX = 4
+EXIT_FOREIGN = 5
 
 PROG = "mlperf_vdb_client"
 METRICS = ("COSINE", "L2", "IP")
@@ -43,6 +50,11 @@ SEARCH_PARAM_NAMES = {
     "IVF_FLAT": "nprobe", "IVF_SQ8": "nprobe", "IVF_PQ": "nprobe",
 }
 QUERY_STREAM = 1  # seed stream of the query vectors; stream 0 is the collection's vectors
+# Ownership mark of the collections this client creates: a collection property (kept by Milvus and milvus-lite),
+# and the schema description (kept by Milvus; earlier versions of this client set only the description).
+OWNER_PROPERTY = "mlperf_storage_created_by"
+OWNER_VALUE = "mlperf.storage vector database client"
+OWNER_DESCRIPTION = "mlperf.storage benchmark collection"
 
 
 class ClientError(Exception):
@@ -206,6 +218,41 @@ def result_verdict(flat_setup, recall):
         "recall_summary": {k: recall.get(k) for k in ("recall_at_k", "mean_recall", "min_recall", "max_recall",
                                                        "num_queries_evaluated")},
     }
+
+
+def created_by_us(description):
+    """Does a describe_collection answer carry this client's ownership mark?"""
+    if not isinstance(description, dict):
+        return False
+    properties = description.get("properties") or {}
+    if isinstance(properties, dict) and properties.get(OWNER_PROPERTY) == OWNER_VALUE:
+        return True
+    return description.get("description") == OWNER_DESCRIPTION
+
+
+def existing_collection_action(exists, ours, drop_existing):
+    """What to do with the collection name before a load.
+
+    create: nothing of that name; replace: a collection this client created (dropped and reloaded);
+    drop_foreign: a collection it did not create, and the operator opted in; refuse: the same without the opt-in.
+    """
+    if not exists:
+        return "create"
+    if ours:
+        return "replace"
+    return "drop_foreign" if drop_existing else "refuse"
+
+
+def refusal_message(uri, collection, description=None):
+    """Why a collection is not dropped, and the two ways on."""
+    rows = None
+    if isinstance(description, dict):
+        rows = description.get("row_count")
+    held = (" (%s rows)" % rows) if rows is not None else ""
+    return ("collection %s already exists on the Milvus at %s%s and was not created by mlperf.storage (it carries "
+            "no %s mark), so it was neither dropped nor changed and nothing was loaded. Choose another name "
+            "(vectordb_collection), or set vectordb_drop_existing: true to drop it and load the benchmark "
+            "collection in its place" % (collection, uri, held, OWNER_PROPERTY))
 
 
 def search_params(index_type, metric_type, search_ef=None, nprobe=None):
@@ -401,6 +448,79 @@ def server_version(client):
         return "unknown"
 
 
+def _uri(args):
+    return "http://%s:%s" % (args.host, args.port)
+
+
+def _describe(client, collection):
+    """describe_collection plus the row count when the server answers it; {} when it does not answer."""
+    try:
+        description = dict(client.describe_collection(collection) or {})
+    except Exception:  # an answer that cannot be read carries no mark: treated as not ours
+        return {}
+    try:
+        description["row_count"] = int((client.get_collection_stats(collection) or {}).get("row_count") or 0)
+    except Exception:  # informational only
+        pass
+    return description
+
+
+def settle_existing(client, args, drop_existing):
+    """Apply the ownership rule to the collection name; returns the action taken (see existing_collection_action).
+
+    Drops the collection for replace and drop_foreign; raises ClientError(EXIT_FOREIGN) for refuse.
+    """
+    exists = client.has_collection(args.collection)
+    description = _describe(client, args.collection) if exists else {}
+    action = existing_collection_action(exists, created_by_us(description), drop_existing)
+    if action == "refuse":
+        raise ClientError(refusal_message(_uri(args), args.collection, description), EXIT_FOREIGN)
+    if action == "replace":
+        client.drop_collection(args.collection)
+        log("dropped the collection %s this client created earlier, to reload it" % args.collection)
+    elif action == "drop_foreign":
+        client.drop_collection(args.collection)
+        log("dropped the collection %s at %s, which this client did not create (drop-existing was given)"
+            % (args.collection, _uri(args)))
+    return action
+
+
+def mark_collection(client, collection):
+    """Put the ownership mark on a collection; False when the server does not keep properties."""
+    try:
+        client.alter_collection_properties(collection, properties={OWNER_PROPERTY: OWNER_VALUE})
+    except Exception:
+        return False
+    return created_by_us(_describe(client, collection))
+
+
+def _create_marked(client, name, schema, **kwargs):
+    """Create a collection carrying the ownership mark (as a property at creation, else set right after)."""
+    try:
+        client.create_collection(name, schema=schema, properties={OWNER_PROPERTY: OWNER_VALUE}, **kwargs)
+    except TypeError:  # a pymilvus without properties= on create_collection
+        client.create_collection(name, schema=schema, **kwargs)
+    if not created_by_us(_describe(client, name)) and not mark_collection(client, name):
+        log("warning: the server keeps no mark on collection %s; a later load will ask before dropping it" % name)
+
+
+def cmd_check_collection(args):
+    client = connect(args)
+    action = settle_existing(client, args, args.drop_existing)
+    print(json.dumps({"uri": _uri(args), "collection": args.collection, "action": action}))
+    return EXIT_OK
+
+
+def cmd_mark(args):
+    client = connect(args)
+    if not client.has_collection(args.collection):
+        raise ClientError("collection %s does not exist at %s; nothing to mark" % (args.collection, _uri(args)),
+                          EXIT_USAGE)
+    marked = mark_collection(client, args.collection)
+    print(json.dumps({"uri": _uri(args), "collection": args.collection, "marked": marked}))
+    return EXIT_OK
+
+
 def cmd_ping(args):
     client = connect(args, wait=args.wait)
     print(json.dumps({"reachable": True, "host": args.host, "port": args.port,
@@ -426,14 +546,8 @@ def cmd_load(args):
     client = connect(args)
     version = server_version(client)
     log("connected to Milvus %s at %s:%s" % (version, args.host, args.port))
-    if client.has_collection(args.collection):
-        if not args.force:
-            raise ClientError("collection %s already exists; pass --force to drop and reload it"
-                              % args.collection, EXIT_USAGE)
-        client.drop_collection(args.collection)
-        log("dropped the existing collection %s" % args.collection)
-    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False,
-                                        description="mlperf.storage benchmark collection")
+    settle_existing(client, args, args.drop_existing)
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description=OWNER_DESCRIPTION)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=args.dimension)
     index, index_params = _index_params(client, args)
@@ -441,11 +555,14 @@ def cmd_load(args):
     # empty probe collection first. The real collection gets its index after the insert, because a
     # server may report an index declared up front as finished without building it over the rows
     # (milvus-lite does), and the build time is part of what is measured.
-    probe = args.collection + "_index_probe"
+    # The probe gets a name of its own that is free: an existing collection is never dropped for it.
+    probe = "%s_index_probe_%d" % (args.collection, os.getpid())
+    while client.has_collection(probe):
+        probe += "_x"
+    probe_created = False
     try:
-        if client.has_collection(probe):
-            client.drop_collection(probe)
-        client.create_collection(probe, schema=schema)
+        _create_marked(client, probe, schema)
+        probe_created = True
         # milvus-lite accepts any index type on an empty collection: give the probe one row
         client.insert(probe, [{"id": 0, "vector": [0.5] * args.dimension}])
         client.flush(probe)
@@ -456,11 +573,11 @@ def cmd_load(args):
                                         _one_line(exc)), EXIT_INDEX)
     finally:
         try:
-            if client.has_collection(probe):
+            if probe_created:
                 client.drop_collection(probe)
         except Exception:  # cleanup only; the original error is the one to report
             pass
-    client.create_collection(args.collection, schema=schema, num_shards=args.num_shards)
+    _create_marked(client, args.collection, schema, num_shards=args.num_shards)
     log("created collection %s (dimension %d, metric %s); index %s %s accepted" % (
         args.collection, args.dimension, args.metric_type, args.index_type, json.dumps(index_params)))
 
@@ -777,9 +894,22 @@ def build_parser():
     load.add_argument("--batch-size", type=_positive, default=1000)
     load.add_argument("--num-shards", type=_positive, default=1)
     load.add_argument("--index-params", default="{}", help="JSON object of index build parameters")
-    load.add_argument("--force", action="store_true", help="drop an existing collection of that name")
+    load.add_argument("--drop-existing", "--force", dest="drop_existing", action="store_true",
+                      help="also drop an existing collection of that name that this client did not create")
     load.add_argument("--report-interval", type=float, default=10.0)
     load.set_defaults(func=cmd_load)
+
+    check = sub.add_parser("check-collection", help="may the collection name be loaded into? (before the load)")
+    common(check)
+    check.add_argument("--collection", required=True)
+    check.add_argument("--drop-existing", action="store_true",
+                       help="drop an existing collection of that name that this client did not create")
+    check.set_defaults(func=cmd_check_collection)
+
+    mark = sub.add_parser("mark", help="mark a collection loaded by another client for this run as ours")
+    common(mark)
+    mark.add_argument("--collection", required=True)
+    mark.set_defaults(func=cmd_mark)
 
     search = sub.add_parser("search", help="measure recall and search throughput")
     common(search)
