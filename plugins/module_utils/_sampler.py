@@ -390,3 +390,178 @@ class Sampler:
             "pid": os.getpid(),
             "warnings": list(self.reader.warnings),
         }
+
+
+# ---------------------------------------------------------------------- stopping a sampler by its pid file
+#
+# The pid file lives in a working directory; whoever stops the sampler may be root (become). Its
+# content is therefore never trusted: it must be one positive pid, of a live process owned by the
+# user doing the stopping, that is this phase's sampler - the process holding this phase's series
+# file open and, when a token is given, started with that token in its environment.
+
+TOKEN_ENV = "MLPERF_SAMPLER_TOKEN"
+PID_MAX_LIMIT = 4194304  # the kernel's largest possible pid_max
+PID_FILE_MAX = 64
+
+
+class NotOurSampler(SamplerError):
+    """The pid file does not name this phase's live sampler; nothing may be signalled."""
+
+
+def parse_pid(text):
+    """A pid from pid-file text: one positive decimal integer (surrounding whitespace allowed)."""
+    value = text.strip() if isinstance(text, str) else ""
+    if not value or not value.isdigit() or not value.isascii() or value.startswith("0") or len(value) > 8:
+        shown = text[:20] if isinstance(text, str) else text
+        raise NotOurSampler("the pid file does not hold a positive process id (got %r)" % (shown,))
+    pid = int(value)
+    if pid > PID_MAX_LIMIT:
+        raise NotOurSampler("the pid file holds %d, above the largest possible process id" % pid)
+    return pid
+
+
+def read_pid_file(path):
+    """Text of a pid file: a regular file, not a symbolic link, at most a few bytes read."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        if exc.errno == errno.ELOOP:
+            raise NotOurSampler("the pid file %s is a symbolic link; refusing to follow it" % path)
+        raise NotOurSampler("cannot read the pid file %s: %s" % (path, exc.strerror or exc))
+    try:
+        if os.fstat(fd).st_mode & 0o170000 != 0o100000:  # S_ISREG without importing stat
+            raise NotOurSampler("the pid file %s is not a regular file" % path)
+        return os.read(fd, PID_FILE_MAX).decode("ascii", "replace")
+    finally:
+        os.close(fd)
+
+
+def _proc_status(proc_root, pid):
+    fields = {}
+    with open(os.path.join(proc_root, str(pid), "status"), "r", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def identify_sampler(pid, series_path, token=None, expected_uid=None, proc_root="/proc"):
+    """Raise NotOurSampler unless ``pid`` is a live process of ``expected_uid`` (default: this
+    process's effective uid) that holds ``series_path`` open and, with ``token``, carries
+    ``MLPERF_SAMPLER_TOKEN=<token>`` in its environment.  Raises ProcessLookupError when the
+    process does not exist (any more) or is a zombie."""
+    if expected_uid is None:
+        expected_uid = os.geteuid()
+    try:
+        status = _proc_status(proc_root, pid)
+    except FileNotFoundError:
+        raise ProcessLookupError(pid)
+    except OSError as exc:
+        raise NotOurSampler("cannot read the status of process %d: %s" % (pid, exc.strerror or exc))
+    if status.get("State", "").startswith(("Z", "X")):
+        raise ProcessLookupError(pid)
+    try:
+        uids = [int(v) for v in status.get("Uid", "").split()]
+    except ValueError:
+        uids = []
+    if not uids or any(uid != expected_uid for uid in uids[:2]):
+        raise NotOurSampler("process %d belongs to uid %s, not to uid %d that started the sampler" % (
+            pid, uids[1] if len(uids) > 1 else "?", expected_uid))
+    base = os.path.join(proc_root, str(pid))
+    if token:
+        try:
+            with open(os.path.join(base, "environ"), "rb") as handle:
+                environ = handle.read().split(b"\0")
+        except OSError as exc:
+            raise NotOurSampler("cannot read the environment of process %d: %s" % (pid, exc.strerror or exc))
+        if ("%s=%s" % (TOKEN_ENV, token)).encode("utf-8") not in environ:
+            raise NotOurSampler("process %d was not started with this phase's sampler token (a reused pid or "
+                                "another program)" % pid)
+    wanted = os.path.realpath(series_path)
+    try:
+        fds = os.listdir(os.path.join(base, "fd"))
+    except OSError as exc:
+        raise NotOurSampler("cannot list the open files of process %d: %s" % (pid, exc.strerror or exc))
+    for fd in fds:
+        try:
+            if os.readlink(os.path.join(base, "fd", fd)) == wanted:
+                return
+        except OSError:
+            continue
+    raise NotOurSampler("process %d does not hold this phase's series file %s open (a reused pid or another "
+                        "program)" % (pid, series_path))
+
+
+def _open_pidfd(pid):
+    """A pidfd pins the process: a signal sent through it cannot reach a later process with the same pid."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        return opener(pid)
+    except OSError as exc:
+        if exc.errno == errno.ESRCH:
+            raise ProcessLookupError(pid)
+        return None  # ENOSYS (old kernel) and the like: fall back to kill()
+
+
+def stop_sampler(pid_file, series_path, token=None, expected_uid=None, wait=5.0, proc_root="/proc",
+                 clock=time.monotonic, sleep=time.sleep):
+    """SIGTERM the sampler named by ``pid_file`` after :func:`identify_sampler` accepted it.
+
+    Returns ``{"pid", "signalled", "exited", "outcome", "reason"}`` where outcome is one of
+    ``terminated`` (signalled and gone within ``wait``), ``still_running``, ``not_running`` (no pid
+    file, or its process is gone) and ``refused`` (the pid file does not name our sampler)."""
+    result = {"pid": None, "signalled": False, "exited": False, "outcome": "not_running", "reason": None}
+    try:
+        text = read_pid_file(pid_file)
+        if text is None:
+            result["reason"] = "no pid file at %s: the sampler never started" % pid_file
+            return result
+        pid = parse_pid(text)
+        result["pid"] = pid
+        if pid == os.getpid():
+            raise NotOurSampler("the pid file names the stopping process itself")
+        pidfd = _open_pidfd(pid)
+        try:
+            identify_sampler(pid, series_path, token=token, expected_uid=expected_uid, proc_root=proc_root)
+            if pidfd is not None:
+                signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+            else:
+                os.kill(pid, signal.SIGTERM)
+            result["signalled"] = True
+            ends = clock() + max(wait, 0.0)
+            while True:
+                if not _pid_present(pid, pidfd):
+                    result.update(exited=True, outcome="terminated")
+                    break
+                if clock() >= ends:
+                    result.update(outcome="still_running",
+                                  reason="process %d did not exit within %.0f s of SIGTERM" % (pid, wait))
+                    break
+                sleep(0.1)
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+    except ProcessLookupError:
+        result["reason"] = "process %s is gone: the sampler already exited" % result["pid"]
+        result["exited"] = True
+    except NotOurSampler as exc:
+        result.update(outcome="refused", reason=str(exc))
+    return result
+
+
+def _pid_present(pid, pidfd):
+    """Whether the signalled process is still there: through its pidfd (signal 0) when there is one,
+    so a later process with the same pid does not count; a zombie counts as gone."""
+    if pidfd is not None:
+        try:
+            signal.pidfd_send_signal(pidfd, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:
+            pass
+    return pid_alive(pid)

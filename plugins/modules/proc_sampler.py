@@ -21,7 +21,32 @@ description:
   - Stops on the first of these - O(stop_file) appears, O(max_duration) passes, O(max_samples) are
     taken, the wall clock passes O(deadline), process O(watch_pid) exits, or SIGTERM/SIGINT/SIGHUP.
   - Returns a summary (sample count, achieved interval, gaps), never the series.
+  - With O(state=stopped) it does not sample; it sends SIGTERM to the running sampler named by O(pid_file),
+    after checking that the pid file names this phase's sampler (see O(state)).
 options:
+  state:
+    description:
+      - C(running) samples until a stop condition holds (start it with C(async) and C(poll=0)).
+      - C(stopped) terminates a sampler that did not react to O(stop_file). The pid file is not trusted,
+        since it lies in a working directory and this may run as root. It must hold one positive process
+        id, of a live process owned by the user this module runs as, that holds O(path) open and, when
+        O(token) is set, was started with C(MLPERF_SAMPLER_TOKEN=<token>) in its environment. Anything else
+        is refused and nothing is signalled (RV(outcome) C(refused)). The signal goes through a pidfd
+        where the kernel has them, so it cannot reach a process that reused the pid after the check.
+    type: str
+    choices: [running, stopped]
+    default: running
+  token:
+    description:
+      - Identity of this phase's sampler. With O(state=running) the module refuses to start unless its
+        environment holds C(MLPERF_SAMPLER_TOKEN) with this value (set it with the task's C(environment)),
+        so that O(state=stopped) can recognise the process by its C(/proc/<pid>/environ).
+      - With O(state=stopped), the process named by O(pid_file) must carry it.
+    type: str
+  stop_wait:
+    description: With O(state=stopped), seconds to wait for the sampler to exit after SIGTERM.
+    type: float
+    default: 5.0
   path:
     description:
       - JSON-lines output file. Truncated at start; its directory must exist.
@@ -139,6 +164,23 @@ EXAMPLES = r"""
   until: sampler is finished
   retries: 30
   delay: 1
+
+- name: Start a sampler that can be recognised by its token
+  mlperf.storage.proc_sampler:
+    path: /var/tmp/mlperf/telemetry/run_2/run_2.jsonl
+    token: "{{ sampler_token }}"
+  environment:
+    MLPERF_SAMPLER_TOKEN: "{{ sampler_token }}"
+  async: 7260
+  poll: 0
+  register: sampler_job_2
+
+- name: Terminate it if it does not stop by itself (checks the pid file first)
+  mlperf.storage.proc_sampler:
+    path: /var/tmp/mlperf/telemetry/run_2/run_2.jsonl
+    state: stopped
+    token: "{{ sampler_token }}"
+  register: terminated
 """
 
 RETURN = r"""
@@ -206,10 +248,28 @@ duration:
   type: float
   sample: 3600.2
 pid:
-  description: Process id the sampler ran as.
+  description: Process id the sampler ran as; with O(state=stopped), the pid read from O(pid_file) (null if none).
   returned: always
   type: int
   sample: 41234
+outcome:
+  description: >-
+    With O(state=stopped) - C(terminated) (signalled and exited), C(still_running) (signalled, did not exit
+    within O(stop_wait)), C(not_running) (no pid file, or its process is gone) or C(refused) (the pid file does
+    not name this phase's sampler; nothing was signalled).
+  returned: when state is stopped
+  type: str
+  sample: terminated
+signalled:
+  description: With O(state=stopped), whether SIGTERM was sent.
+  returned: when state is stopped
+  type: bool
+  sample: true
+reason:
+  description: With O(state=stopped), why nothing was signalled or why the sampler is still running (null otherwise).
+  returned: when state is stopped
+  type: str
+  sample: process 4242 does not hold this phase's series file open (a reused pid or another program)
 """
 
 import os
@@ -217,10 +277,12 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mlperf.storage.plugins.module_utils._sampler import (
+    TOKEN_ENV,
     Sampler,
     SamplerError,
     async_time_limit,
     duration_within_ceiling,
+    stop_sampler,
 )
 
 
@@ -230,6 +292,20 @@ def read_parent_cmdline():
             return handle.read().decode("utf-8", "replace")
     except (IOError, OSError):
         return ""
+
+
+def stop(module):
+    params = module.params
+    path = params["path"]
+    pid_file = params["pid_file"] or path + ".pid"
+    if module.check_mode:
+        module.exit_json(changed=False, path=path, pid=None, outcome="not_running", signalled=False,
+                         reason="check mode: nothing signalled")
+    result = stop_sampler(pid_file, path, token=params["token"], wait=params["stop_wait"])
+    if result["outcome"] == "refused":
+        module.warn("proc_sampler: not signalling anything for %s: %s" % (pid_file, result["reason"]))
+    module.exit_json(changed=result["signalled"], path=path, pid=result["pid"], outcome=result["outcome"],
+                     signalled=result["signalled"], reason=result["reason"])
 
 
 def main():
@@ -248,11 +324,20 @@ def main():
             device_regex=dict(type="str"),
             skip_virtual_devices=dict(type="bool", default=True),
             interface_regex=dict(type="str"),
+            state=dict(type="str", default="running", choices=["running", "stopped"]),
+            token=dict(type="str", no_log=False),
+            stop_wait=dict(type="float", default=5.0),
         ),
         supports_check_mode=True,
     )
     params = module.params
     path = params["path"]
+    if params["state"] == "stopped":
+        stop(module)
+    if params["token"] and os.environ.get(TOKEN_ENV) != params["token"]:
+        module.fail_json(msg="proc_sampler: token is set but this process was not started with %s=<token> in its "
+                             "environment; add it to the task's environment keyword so the sampler can be "
+                             "recognised when it is stopped" % TOKEN_ENV, path=path)
     max_duration = params["max_duration"]
     ceiling = async_time_limit(read_parent_cmdline())
     if max_duration is not None and max_duration > 0:

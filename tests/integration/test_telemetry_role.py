@@ -328,3 +328,103 @@ def test_sampler_ends_before_a_too_short_async_ceiling(tmp_path):
     assert result.get("failed") is not True and result["stop_reason"] == "max_duration", result
     assert result["duration"] < 6.0
     assert "not below the async ceiling of 6 s" in json.dumps(result.get("warnings"))
+
+
+UNSAFE = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
+      vars: {telemetry_label: unsafe, telemetry_host_dir: "{{ host_dir }}", telemetry_become: "{{ become }}"}
+"""
+
+
+@pytest.mark.parametrize("become", [False, True])
+def test_host_dir_under_a_directory_others_can_write_is_refused(tmp_path, become):
+    if become and os.geteuid() != 0:
+        pytest.skip("become to root on localhost without a password needs root")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    host_dir = shared / "telemetry" / "unsafe"
+    proc = run_playbook(tmp_path, UNSAFE, {"host_dir": str(host_dir), "become": become,
+                                           "ansible_become_method": "su"}, check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "refusing to use %s" % host_dir in out and "%s is writable by others without the sticky bit" % shared in out
+    assert "mode 0777" in out and "fix:" in out and "Traceback" not in out
+    assert not (shared / "telemetry").exists()  # nothing made below it
+    assert not sampler_jobs(str(tmp_path))
+
+
+TAMPERED = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
+      vars: {telemetry_label: tamper, telemetry_host_dir: "{{ host_dir }}", telemetry_interval: 0.2,
+             telemetry_max_duration: 120, telemetry_become: true}
+    - ansible.builtin.wait_for: {path: "{{ host_dir }}/tamper.pid", timeout: 20}
+    - name: Keep the sampler's real pid
+      ansible.builtin.slurp: {src: "{{ host_dir }}/tamper.pid"}
+      register: real_pid
+    - name: Another user of the work dir replaces the pid file
+      ansible.builtin.copy: {content: "{{ item }}\\n", dest: "{{ host_dir }}/tamper.pid", mode: "0644"}
+      loop: ["{{ victim }}"]
+    - name: Terminating through the pid file signals nothing
+      mlperf.storage.proc_sampler:
+        path: "{{ host_dir }}/tamper.jsonl"
+        pid_file: "{{ host_dir }}/tamper.pid"
+        state: stopped
+        token: "{{ telemetry_jobs.tamper.token }}"
+      become: true
+      register: refused
+    - name: Minus one signals nothing either
+      ansible.builtin.copy: {content: "-1\\n", dest: "{{ host_dir }}/tamper.pid", mode: "0644"}
+    - mlperf.storage.proc_sampler:
+        path: "{{ host_dir }}/tamper.jsonl"
+        pid_file: "{{ host_dir }}/tamper.pid"
+        state: stopped
+        token: "{{ telemetry_jobs.tamper.token }}"
+      become: true
+      register: minus_one
+    - name: The real pid is accepted
+      ansible.builtin.copy: {content: "{{ real_pid.content | b64decode }}", dest: "{{ host_dir }}/tamper.pid",
+                             mode: "0644"}
+    - mlperf.storage.proc_sampler:
+        path: "{{ host_dir }}/tamper.jsonl"
+        pid_file: "{{ host_dir }}/tamper.pid"
+        state: stopped
+        token: "{{ telemetry_jobs.tamper.token }}"
+        stop_wait: 10
+      become: true
+      register: accepted
+    - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: stop}
+      vars: {telemetry_label: tamper, telemetry_collect_dir: "{{ collect_dir }}", telemetry_benchmark: training,
+             telemetry_timestamp: "20261123_141500", telemetry_stop_timeout: 10}
+    - ansible.builtin.copy:
+        content: "{{ {'refused': refused, 'minus_one': minus_one, 'accepted': accepted} | to_json }}"
+        dest: "{{ out }}"
+        mode: "0644"
+"""
+
+
+def test_tampered_pid_file_is_never_signalled_with_become(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("become to root on localhost without a password needs root")
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        out = tmp_path / "out.json"
+        host_dir = tmp_path / "host"
+        run_playbook(tmp_path, TAMPERED, {"host_dir": str(host_dir), "collect_dir": str(tmp_path / "results" / "run"),
+                                          "victim": victim.pid, "out": str(out), "ansible_become_method": "su"})
+        seen = json.loads(out.read_text())
+        assert seen["refused"]["outcome"] == "refused" and seen["refused"]["signalled"] is False, seen
+        assert "(a reused pid or another program)" in seen["refused"]["reason"]
+        assert victim.poll() is None  # still running
+        assert seen["minus_one"]["outcome"] == "refused" and "positive process id" in seen["minus_one"]["reason"]
+        assert seen["accepted"]["outcome"] == "terminated" and seen["accepted"]["signalled"] is True
+        assert_no_sampler_left(host_dir / "tamper.jsonl", str(tmp_path))
+    finally:
+        victim.kill()
+        victim.wait()

@@ -434,3 +434,214 @@ def test_module_lowers_max_duration_under_a_too_short_async_ceiling(tmp_path, ca
     assert result["stop_reason"] == "max_duration" and result["duration"] < 3.0
     # ansible-core 2.19 returns warnings as structured events; look for the text anywhere in them
     assert "not below the async ceiling of 2 s; sampling stops after 1.8 s" in json.dumps(result["warnings"])
+
+
+# --------------------------------------------------------------------------- stopping by pid file
+#
+# The pid file lies in a working directory and the stop may run as root: its content must name a
+# live process of the same user that holds this phase's series file open and carries its token.
+
+NOBODY = 65534
+
+
+@pytest.mark.parametrize("text", ["-1", "0", "", "   \n", "abc", "12 13", "+5", "0012", "4.2", "0x10",
+                                  "\u0661\u0662", "99999999999", "4194305", "1;reboot"])
+def test_pid_file_text_must_be_one_positive_pid(text):
+    with pytest.raises(sampler_mod.NotOurSampler):
+        sampler_mod.parse_pid(text)
+
+
+def test_pid_file_text_accepts_a_pid_with_newline():
+    assert sampler_mod.parse_pid(" 4242\n") == 4242 and sampler_mod.parse_pid("4194304") == 4194304
+
+
+def fake_proc(root, pid, uid=0, state="S (sleeping)", environ=(), open_files=()):
+    """A /proc/<pid> with status, environ and fd/ links, as the kernel shows them."""
+    base = root / str(pid)
+    (base / "fd").mkdir(parents=True)
+    (base / "status").write_text("Name:\tpython3\nState:\t%s\nTgid:\t%d\nPid:\t%d\nUid:\t%d\t%d\t%d\t%d\n"
+                                 % (state, pid, pid, uid, uid, uid, uid))
+    (base / "environ").write_bytes(b"".join(e.encode() + b"\0" for e in environ))
+    for number, target in enumerate(open_files, start=3):
+        os.symlink(target, str(base / "fd" / str(number)))
+    return base
+
+
+def test_identify_accepts_the_phase_sampler_on_a_fake_proc(tmp_path):
+    proc = tmp_path / "proc"
+    series = str(tmp_path / "run_1.jsonl")
+    fake_proc(proc, 4242, uid=1000, environ=["PATH=/usr/bin", "MLPERF_SAMPLER_TOKEN=tok1"],
+              open_files=["/dev/null", series, "pipe:[1234]"])
+    sampler_mod.identify_sampler(4242, series, token="tok1", expected_uid=1000, proc_root=str(proc))
+    sampler_mod.identify_sampler(4242, series, expected_uid=1000, proc_root=str(proc))  # no token asked
+
+
+@pytest.mark.parametrize("case, message", [
+    ("other_user", "belongs to uid 65534, not to uid 1000"),
+    ("no_token", "not started with this phase's sampler token"),
+    ("other_token", "not started with this phase's sampler token"),
+    ("other_file", "does not hold this phase's series file"),
+])
+def test_identify_refuses_a_process_that_is_not_our_sampler(tmp_path, case, message):
+    proc = tmp_path / "proc"
+    series = str(tmp_path / "run_1.jsonl")
+    kwargs = dict(uid=1000, environ=["MLPERF_SAMPLER_TOKEN=tok1"], open_files=[series])
+    if case == "other_user":
+        kwargs["uid"] = NOBODY
+    elif case == "no_token":
+        kwargs["environ"] = ["PATH=/usr/bin"]
+    elif case == "other_token":
+        kwargs["environ"] = ["MLPERF_SAMPLER_TOKEN=tok2"]
+    else:  # a reused pid: some process of the same user, another phase's file
+        kwargs["open_files"] = [str(tmp_path / "run_0.jsonl")]
+    fake_proc(proc, 4242, **kwargs)
+    with pytest.raises(sampler_mod.NotOurSampler, match=message):
+        sampler_mod.identify_sampler(4242, series, token="tok1", expected_uid=1000, proc_root=str(proc))
+
+
+def test_identify_treats_missing_and_zombie_processes_as_gone(tmp_path):
+    proc = tmp_path / "proc"
+    series = str(tmp_path / "run_1.jsonl")
+    fake_proc(proc, 77, uid=1000, state="Z (zombie)", environ=["MLPERF_SAMPLER_TOKEN=t"], open_files=[series])
+    for pid in (77, 78):
+        with pytest.raises(ProcessLookupError):
+            sampler_mod.identify_sampler(pid, series, token="t", expected_uid=1000, proc_root=str(proc))
+
+
+def start_token_sampler(tmp_path, token, name="run_1"):
+    series = str(tmp_path / (name + ".jsonl"))
+    pid_file = series + ".pid"
+    env = dict(os.environ, MLPERF_SAMPLER_TOKEN=token)
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, json.dumps(
+        {"path": series, "interval": 0.2, "max_duration": 60.0, "pid_file": pid_file, "stop_file": series + ".stop"})],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env)
+    deadline = time.time() + 10
+    while not os.path.exists(pid_file) and time.time() < deadline:
+        time.sleep(0.05)
+    assert os.path.exists(pid_file)
+    return proc, series, pid_file
+
+
+def test_stop_terminates_the_real_sampler(tmp_path):
+    proc, series, pid_file = start_token_sampler(tmp_path, "tok-real")
+    result = sampler_mod.stop_sampler(pid_file, series, token="tok-real", wait=10)
+    assert result == {"pid": proc.pid, "signalled": True, "exited": True, "outcome": "terminated", "reason": None}
+    assert finish(proc)["stop_reason"] == "signal"
+    # the pid file stays; a second stop finds the process gone (or reaped and maybe reused: never signalled)
+    again = sampler_mod.stop_sampler(pid_file, series, token="tok-real", wait=1)
+    assert again["signalled"] is False and again["outcome"] in ("not_running", "refused")
+
+
+def test_stop_refuses_minus_one_and_garbage_and_signals_nothing(tmp_path):
+    series = str(tmp_path / "run_1.jsonl")
+    pid_file = str(tmp_path / "run_1.jsonl.pid")
+    for text in ("-1\n", "0", "1 2", "garbage", "", "-%d" % os.getpgrp()):
+        with open(pid_file, "w") as handle:
+            handle.write(text)
+        result = sampler_mod.stop_sampler(pid_file, series, token="t", wait=0)
+        assert result["outcome"] == "refused" and result["signalled"] is False, (text, result)
+        assert "positive process id" in result["reason"]
+
+
+def test_stop_refuses_another_process_of_the_same_user(tmp_path):
+    """A stale pid file whose pid now names another program (or another phase's sampler)."""
+    other = subprocess.Popen(["sleep", "30"])
+    sibling, _, _ = start_token_sampler(tmp_path, "tok-other", name="run_0")
+    try:
+        series = str(tmp_path / "run_1.jsonl")
+        pid_file = str(tmp_path / "run_1.jsonl.pid")
+        for victim, token in ((other, "tok1"), (sibling, "tok1"), (sibling, None)):
+            with open(pid_file, "w") as handle:
+                handle.write("%d\n" % victim.pid)
+            result = sampler_mod.stop_sampler(pid_file, series, token=token, wait=0)
+            assert result["outcome"] == "refused" and result["signalled"] is False, result
+            assert victim.poll() is None
+        with open(pid_file, "w") as handle:
+            handle.write("%d\n" % os.getpid())
+        assert sampler_mod.stop_sampler(pid_file, series, wait=0)["outcome"] == "refused"
+    finally:
+        other.kill()
+        other.wait()
+        sibling.terminate()
+        finish(sibling)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="starting a process of another user needs root")
+def test_stop_refuses_a_process_of_another_user(tmp_path):
+    import pathlib
+    import shutil
+    import tempfile
+    shared = tempfile.mkdtemp(prefix="mlperf-sampler-test-", dir="/tmp")  # reachable by nobody, unlike tmp_path
+    os.chmod(shared, 0o755)
+    try:
+        _stop_refuses_a_process_of_another_user(pathlib.Path(shared))
+    finally:
+        shutil.rmtree(shared)
+
+
+def _stop_refuses_a_process_of_another_user(tmp_path):
+    series = tmp_path / "run_1.jsonl"
+    series.write_text("")
+    os.chmod(str(series), 0o644)
+    env = dict(os.environ, MLPERF_SAMPLER_TOKEN="tok1")
+    # another user's process holding our series file open and carrying our token: still refused
+    stranger = subprocess.Popen(["python3", "-c", "import sys, time; f = open(sys.argv[1]); time.sleep(30)",
+                                 str(series)], user=NOBODY, env=env)
+    try:
+        deadline = time.time() + 5
+        while time.time() < deadline and not any(
+                os.readlink("/proc/%d/fd/%s" % (stranger.pid, fd)) == str(series)
+                for fd in os.listdir("/proc/%d/fd" % stranger.pid)):
+            time.sleep(0.05)
+        pid_file = str(tmp_path / "run_1.jsonl.pid")
+        with open(pid_file, "w") as handle:
+            handle.write("%d\n" % stranger.pid)
+        result = sampler_mod.stop_sampler(pid_file, str(series), token="tok1", wait=0)
+        assert result["outcome"] == "refused" and "belongs to uid 65534" in result["reason"]
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_stop_without_pid_file_or_with_a_linked_one(tmp_path):
+    series = str(tmp_path / "run_1.jsonl")
+    pid_file = str(tmp_path / "run_1.jsonl.pid")
+    result = sampler_mod.stop_sampler(pid_file, series, wait=0)
+    assert result["outcome"] == "not_running" and "never started" in result["reason"]
+    (tmp_path / "elsewhere").write_text("%d\n" % os.getpid())
+    os.symlink(str(tmp_path / "elsewhere"), pid_file)
+    result = sampler_mod.stop_sampler(pid_file, series, wait=0)
+    assert result["outcome"] == "refused" and "symbolic link" in result["reason"]
+
+
+def test_stop_of_an_exited_sampler_is_not_running(tmp_path):
+    proc, series, pid_file = start_token_sampler(tmp_path, "tok-gone")
+    with open(series + ".stop", "w"):
+        pass
+    finish(proc)  # exited and reaped; its pid file stays behind
+    result = sampler_mod.stop_sampler(pid_file, series, token="tok-gone", wait=0)
+    assert result["signalled"] is False and result["outcome"] in ("not_running", "refused")
+
+
+def test_module_stopped_state(tmp_path, capsys):
+    from ansible_collections.mlperf.storage.plugins.modules import proc_sampler
+    proc, series, pid_file = start_token_sampler(tmp_path, "tok-mod")
+    result = run_module(proc_sampler, {"path": series, "state": "stopped", "token": "wrong"}, capsys)
+    assert result["outcome"] == "refused" and result["changed"] is False and proc.poll() is None
+    assert "Traceback" not in json.dumps(result)
+    result = run_module(proc_sampler, {"path": series, "state": "stopped", "token": "tok-mod", "stop_wait": 10},
+                        capsys)
+    assert result["outcome"] == "terminated" and result["signalled"] is True and result["pid"] == proc.pid
+    assert finish(proc)["stop_reason"] == "signal"
+
+
+def test_module_refuses_a_token_missing_from_its_environment(tmp_path, capsys, monkeypatch):
+    from ansible_collections.mlperf.storage.plugins.modules import proc_sampler
+    monkeypatch.delenv("MLPERF_SAMPLER_TOKEN", raising=False)
+    result = run_module(proc_sampler, {"path": str(tmp_path / "s.jsonl"), "token": "t1", "max_samples": 1}, capsys)
+    assert result["failed"] is True and "MLPERF_SAMPLER_TOKEN" in result["msg"]
+    monkeypatch.setenv("MLPERF_SAMPLER_TOKEN", "t1")
+    result = run_module(proc_sampler, {"path": str(tmp_path / "s.jsonl"), "token": "t1", "interval": 0.1,
+                                       "max_samples": 1}, capsys)
+    assert result["samples"] == 1
