@@ -12,7 +12,7 @@ from ansible_collections.mlperf.storage.plugins.plugin_utils import _preflight
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("clients", "launcher", "accelerators_per_host", "mpi_implementation",
-                             "require_shared"))
+                             "require_shared", "checks"))
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -34,7 +34,8 @@ class ActionModule(ActionBase):
             reports, launcher=args["launcher"],
             accelerators_per_host=int(args.get("accelerators_per_host", 1)),
             require_shared=tuple(args.get("require_shared", ["data_dir"])),
-            mpi_implementation=args.get("mpi_implementation"))
+            mpi_implementation=args.get("mpi_implementation"),
+            checks=tuple(args.get("checks") or _preflight.ALL_CHECKS))
         table = _preflight.format_table(problems, list(args["clients"]))
         result.update(changed=False, problems=problems, table=table)
         if any(p["severity"] == "error" for p in problems):

@@ -11,7 +11,7 @@ version_added: "0.2.0"
 description:
   - Reads the metadata of the run directories under each given run base on the controller and returns the
     C(run_id) of every run that did not complete (most recent first, at most 50 per base).
-  - These are the only identities the stray-rank cleanup before a phase acts on: a run whose metadata exists is
+  - These are the only identities the stray-rank cleanup before a phase acts on. A run whose metadata exists is
     over for the playbook that made it, and a run of another playbook that is still going has no metadata yet.
 options:
   _terms:

@@ -366,8 +366,7 @@ def lost_peers(peers, state_path, lost_after, port=22, timeout=3.0, now=None, pr
             continue
         first = state.setdefault(name, now)
         if now - first >= lost_after:
-            where = host if host == name else "%s (%s)" % (name, host)
-            lost[name] = "%s %s for %.0f s" % (where, why, now - first) if host != name else \
-                "%s for %.0f s" % (why, now - first)
+            where = "" if host == name else "at %s: " % host
+            lost[name] = "%s%s for %.0f s" % (where, why, now - first)
     write_json_atomic(state_path, state)
     return lost

@@ -19,27 +19,34 @@ class ResultsError(Exception):
     pass
 
 
-def reserve_run_dir(base, now=None, mode=0o755):
+def reserve_run_dir(base, now=None, mode=0o755, attempts=None):
     """Create <base>/<YYYYMMDD_HHMMSS> and return (path, timestamp).
 
-    mkdir is atomic: if the directory exists (another run in the same second, or a reused results tree),
-    nothing is touched and ResultsError says so.
+    mkdir is atomic: if the directory exists (another run in the same second, maybe another playbook on a
+    shared results directory), nothing is touched; the next second is tried, up to ``attempts`` times (5 when
+    the clock is read here, 1 for a given ``now``), then ResultsError says so.
     """
-    stamp = time.strftime(TIMESTAMP_FORMAT, time.localtime(now if now is not None else time.time()))
+    attempts = attempts or (1 if now is not None else 5)
     try:
         os.makedirs(base, mode=mode, exist_ok=True)
     except OSError as exc:
         raise ResultsError("cannot create %s: %s" % (base, exc.strerror))
-    path = os.path.join(base, stamp)
-    try:
-        os.mkdir(path, mode)
-    except FileExistsError:
-        raise ResultsError("run directory %s already exists; a run never writes into an existing run "
-                           "directory (wait a second and rerun, or check for a concurrent run)" % path)
-    except OSError as exc:
-        raise ResultsError("cannot create %s: %s" % (path, exc.strerror))
-    os.chmod(path, mode)  # umask must not make results world-writable or unreadable
-    return path, stamp
+    for attempt in range(attempts):
+        moment = now if now is not None else time.time()
+        stamp = time.strftime(TIMESTAMP_FORMAT, time.localtime(moment))
+        path = os.path.join(base, stamp)
+        try:
+            os.mkdir(path, mode)
+        except FileExistsError:
+            if attempt + 1 < attempts:
+                time.sleep(1.0 - (time.time() % 1.0) + 0.01)  # into the next second
+            continue
+        except OSError as exc:
+            raise ResultsError("cannot create %s: %s" % (path, exc.strerror))
+        os.chmod(path, mode)  # umask must not make results world-writable or unreadable
+        return path, stamp
+    raise ResultsError("run directory %s already exists; a run never writes into an existing run "
+                       "directory (wait a second and rerun, or check for a concurrent run)" % path)
 
 
 def count_files(root):

@@ -36,6 +36,12 @@ options:
     type: list
     elements: str
     default: [data_dir]
+  checks:
+    description: Which checks the benchmark needs; the others are not evaluated.
+    type: list
+    elements: str
+    choices: [env, mpi, dirs, peers]
+    default: [env, mpi, dirs, peers]
 attributes:
   check_mode:
     support: full

@@ -23,9 +23,16 @@ def _problem(host, check, message, fix, severity="error"):
     return {"host": host, "check": check, "severity": severity, "message": message, "fix": fix}
 
 
+ALL_CHECKS = ("env", "mpi", "dirs", "peers")
+
+
 def evaluate(reports, launcher, accelerators_per_host=1, require_shared=("data_dir",),
-             mpi_implementation=None):
-    """Return every problem found across all reports (errors and warnings), host by host."""
+             mpi_implementation=None, checks=ALL_CHECKS):
+    """Return every problem found across all reports (errors and warnings), host by host.
+
+    ``checks``: which of ALL_CHECKS the benchmark needs (the vector database client runs on the launcher from
+    its own environment: no benchmark environment, MPI or SSH between clients is checked for it).
+    """
     problems = []
     reachable = [r for r in reports if not r.get("unreachable") and not r.get("facts_error")]
     for report in reports:
@@ -43,14 +50,18 @@ def evaluate(reports, launcher, accelerators_per_host=1, require_shared=("data_d
                                                                                          "Task failed: "),
                 "check the Python interpreter on the host (ansible_python_interpreter) and rerun"))
             continue
-        problems.extend(_env_problems(host, report.get("env")))
-        problems.extend(_mpi_problems(host, report.get("mpi"), mpi_implementation))
-        problems.extend(_dir_problems(host, report.get("dirs") or {}))
+        if "env" in checks:
+            problems.extend(_env_problems(host, report.get("env")))
+        if "mpi" in checks:
+            problems.extend(_mpi_problems(host, report.get("mpi"), mpi_implementation))
+        if "dirs" in checks:
+            problems.extend(_dir_problems(host, report.get("dirs") or {}))
         problems.extend(_capacity_problems(host, report, accelerators_per_host))
     problems.extend(_consistency_problems(reachable))
     launcher_report = next((r for r in reachable if r["host"] == launcher), None)
     if launcher_report is not None:
-        problems.extend(_peer_problems(launcher, launcher_report.get("peers") or {}))
+        if "peers" in checks:
+            problems.extend(_peer_problems(launcher, launcher_report.get("peers") or {}))
         # a client that was not checked wrote no sentinel: its row already says why
         checked = set(r["host"] for r in reachable)
         problems.extend(_shared_problems(launcher, launcher_report.get("shared") or {}, require_shared, checked))

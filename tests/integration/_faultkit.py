@@ -43,15 +43,16 @@ def training_argv(inventory, extra, playbook="playbooks/run_training.yml"):
     return [playbook_bin(), "-i", inventory, os.path.join(REPO, playbook), "-e", json.dumps(extra)]
 
 
-def playbook_env(tmp_path):
+def playbook_env(tmp_path, async_dir=None):
+    """``async_dir``: where async job files go on every host; a non-root remote user needs one it can write."""
     return dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                ANSIBLE_FORCE_COLOR="0", ANSIBLE_ASYNC_DIR=str(tmp_path / "async"))
+                ANSIBLE_FORCE_COLOR="0", ANSIBLE_ASYNC_DIR=async_dir or str(tmp_path / "async"))
 
 
-def start_playbook(tmp_path, inventory, extra, log_name):
+def start_playbook(tmp_path, inventory, extra, log_name, async_dir=None):
     log = open(tmp_path / (log_name + ".log"), "w")
-    proc = subprocess.Popen(training_argv(inventory, extra), cwd=REPO, env=playbook_env(tmp_path), stdout=log,
-                            stderr=subprocess.STDOUT, universal_newlines=True)
+    proc = subprocess.Popen(training_argv(inventory, extra), cwd=REPO, env=playbook_env(tmp_path, async_dir),
+                            stdout=log, stderr=subprocess.STDOUT, universal_newlines=True)
     proc.log_path = str(tmp_path / (log_name + ".log"))
     return proc
 
@@ -67,8 +68,8 @@ def finish(proc, timeout=600):
         return handle.read()
 
 
-def run_training(tmp_path, inventory, extra, log_name, timeout=600):
-    return finish(start_playbook(tmp_path, inventory, extra, log_name), timeout)
+def run_training(tmp_path, inventory, extra, log_name, timeout=600, async_dir=None):
+    return finish(start_playbook(tmp_path, inventory, extra, log_name, async_dir), timeout)
 
 
 def wait_for(predicate, timeout, interval=0.3):
@@ -133,4 +134,26 @@ def engine_processes(marker):
         # not this test process itself (pytest's temp paths carry the marker too, so match the pid, not a name)
         if marker in cmd and int(name) != os.getpid():
             found.append((int(name), cmd[:160]))
+    return found
+
+
+def identity_processes(run_id, netns=None):
+    """Pids whose environment carries the run's identity (MLPERF_STORAGE_RUN_ID), optionally only those in the
+    network namespace ``netns`` (a test host)."""
+    wanted = ("MLPERF_STORAGE_RUN_ID=%s" % run_id).encode()
+    inside = None
+    if netns is not None:
+        out = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True).stdout
+        inside = set(int(p) for p in out.split() if p.isdigit())
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or (inside is not None and int(name) not in inside):
+            continue
+        try:
+            with open("/proc/%s/environ" % name, "rb") as handle:
+                entries = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if wanted in entries:
+            found.append(int(name))
     return found

@@ -159,7 +159,7 @@ def test_peers_are_probed_at_the_address_and_port_mpi_uses(tmp_path):
     assert _engine.lost_peers(peers, state, 5, now=1000.0, probe=probe) == {}
     lost = _engine.lost_peers(peers, state, 5, now=1006.0, probe=probe)
     assert probed[:2] == [("10.0.0.2", 2222), ("10.0.0.3", 2222)]
-    assert list(lost) == ["ops3"] and "ops3 (10.0.0.3) connection to port 2222 timed out for 6 s" == lost["ops3"]
+    assert list(lost) == ["ops3"] and lost["ops3"] == "at 10.0.0.3: connection to port 2222 timed out for 6 s"
 
 
 def test_peer_reachable_reports_a_closed_port():

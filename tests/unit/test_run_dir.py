@@ -105,3 +105,13 @@ def test_module_fails_on_an_existing_directory_and_leaves_it_alone(tmp_path):
     assert "already exists; a run never writes into an existing run directory" in result["msg"]
     assert "Traceback (most recent call last)" not in output
     assert snapshot(str(base)) == before
+
+
+def test_a_run_in_the_same_second_gets_the_next_second(tmp_path):
+    # two playbooks on one shared results directory reserving at once: neither writes into the other's run
+    from ansible_collections.mlperf.storage.plugins.module_utils import _results
+
+    first, stamp1 = _results.reserve_run_dir(str(tmp_path))
+    second, stamp2 = _results.reserve_run_dir(str(tmp_path))
+    assert first != second and stamp2 > stamp1
+    assert sorted(os.listdir(str(tmp_path))) == sorted([stamp1, stamp2])
