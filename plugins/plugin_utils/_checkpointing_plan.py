@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _mpi
-from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize, _dlio, _workloads
+from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize, _dlio, _inputs, _workloads
 from ansible_collections.mlperf.storage.plugins.plugin_utils._training_plan import results_base
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import EditionError, classify_planned_run, \
     load_edition
@@ -117,6 +117,7 @@ def _classification_errors(classification, division, allow_invalid, reported):
     return errors
 
 
+@_inputs.guarded("checkpointing")
 def plan_checkpointing(req):
     """Build the plan. ``req`` keys:
 
@@ -220,8 +221,8 @@ def plan_checkpointing(req):
     bin_dir = req["paths"]["venv_bin"].rstrip("/")
     config_dir = "%s/%s" % (req["paths"]["work_dir"].rstrip("/"), CONFIG_DIR_NAME)
     rank_env = {"PATH": "%s:/usr/local/bin:/usr/bin:/bin" % bin_dir}
-    total_cores = sum(int(c.get("cores") or 0) for c in clients)
-    oversubscribe = bool(total_cores) and np > total_cores
+    # per client: one host with fewer cores than ranks needs it even when the total would not
+    oversubscribe = _inputs.oversubscribed(clients, req["accelerators_per_host"])
     name = workload_name(model)
     base = results_base(req, "checkpointing", model)
     plan.update(edition=edition_name, division=division, model=model, accelerator=accelerator, num_processes=np,

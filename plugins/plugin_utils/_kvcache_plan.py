@@ -16,6 +16,7 @@ import copy
 import shlex
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _mpi
+from ansible_collections.mlperf.storage.plugins.plugin_utils import _inputs
 from ansible_collections.mlperf.storage.plugins.plugin_utils._training_plan import results_base
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import EditionError, classify_planned_run, \
     load_edition
@@ -98,6 +99,7 @@ def _check_settings(option, settings, models, errors):
                              "set kvcache_overrides.generation_mode to one of %s" % ", ".join(GENERATION_MODES)))
 
 
+@_inputs.guarded("kv_cache")
 def plan_kvcache(req):
     """Build the plan. ``req`` keys:
 
@@ -205,8 +207,8 @@ def plan_kvcache(req):
     python = bin_dir + "/python"
     wrapper = paths.get("wrapper") or bin_dir + "/mlperf_wrapper.py"
     rank_env = {"PATH": "%s:/usr/local/bin:/usr/bin:/bin" % bin_dir}
-    total_cores = sum(int(c.get("cores") or 0) for c in clients)
-    oversubscribe = bool(total_cores) and np > total_cores
+    # per client: one host with fewer cores than ranks needs it even when the total would not
+    oversubscribe = _inputs.oversubscribed(clients, per_host)
     extra = list(mpi.get("extra_args") or [])
     if mpi["implementation"] == _mpi.OPENMPI:
         extra = ["--mca", "orte_abort_on_non_zero_status", "0"] + extra  # a failed rank must not end the trial

@@ -15,7 +15,7 @@ import copy
 import re
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _mpi
-from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize, _dlio, _workloads
+from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize, _dlio, _inputs, _workloads
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import classify_planned_run
 
 GIB = 1024 ** 3
@@ -92,6 +92,7 @@ def results_base(req, benchmark, model):
                      req["system"], benchmark, model])
 
 
+@_inputs.guarded("training")
 def plan_training(req):
     """Build the plan. ``req`` keys:
 
@@ -232,8 +233,8 @@ def plan_training(req):
     # MPI commands, with the run directory filled in per run.
     mpi = req["mpi"]
     bin_dir = req["paths"]["venv_bin"].rstrip("/")
-    total_cores = sum(int(c.get("cores") or 0) for c in clients)
-    oversubscribe = bool(total_cores) and np > total_cores
+    # per client: one host with fewer cores than ranks needs it even when the total would not
+    oversubscribe = _inputs.oversubscribed(clients, req["accelerators_per_host"])
     rank_env = {"PATH": "%s:/usr/local/bin:/usr/bin:/bin" % bin_dir}
     config_dir = "%s/%s" % (req["paths"]["work_dir"].rstrip("/"), CONFIG_DIR_NAME)
     commands = {}
@@ -284,6 +285,14 @@ def plan_training(req):
     reported = set(entry["key"] for entry in classes
                    if entry["class"] == _workloads.OPEN and division == "closed")
     reported.update(seen)
+    # a run count the verifier calls INVALID is said now, not after the last run
+    run_issue = _inputs.run_count_issue(runs, edition)
+    if run_issue:
+        classification["issues"].append(run_issue)
+        classification["verdict"] = verdict = "INVALID"
+        if not req.get("allow_invalid"):
+            errors.append(_inputs.run_count_error(run_issue))
+        reported.add("runs")
     if verdict == "INVALID" and not req.get("allow_invalid"):
         for issue in classification["issues"]:
             if issue["validation"] == "INVALID" and issue.get("parameter") not in reported:

@@ -15,6 +15,7 @@ import copy
 import json
 import re
 
+from ansible_collections.mlperf.storage.plugins.plugin_utils import _inputs
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import classify_planned_run, load_edition
 
 RUN_DIR_TOKEN = "@RUN_DIR@"
@@ -330,6 +331,7 @@ def _flatten(tree, prefix=""):
     return flat
 
 
+@_inputs.guarded("vector_database")
 def plan_vectordb(req):
     """Build the plan. ``req`` keys:
 

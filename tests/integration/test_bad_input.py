@@ -171,18 +171,71 @@ def test_bad_variable_types_stop_at_the_config_role(tmp_path, tiny_env, dirs, ba
 
 
 @pytest.mark.parametrize("bad, expected", [
-    ({"mlperf_data_dir": "data"}, "mlperf_data_dir is 'data'; give an absolute path (the same on every client)."),
-    ({"mlperf_org": "my org"}, "mlperf_org is 'my org'; use only letters, digits, '.', '_' and '-'"),
-    ({"mlperf_accelerators_per_host": 0}, "mlperf_accelerators_per_host is 0; it must be at least 1."),
-    ({"mlperf_launcher": "node9"}, "mlperf_launcher is 'node9', which is not in group 'clients' (localhost). "
-                                   "Name one of those hosts, or leave it empty for the first."),
+    ({"mlperf_data_dir": "data"}, ["[mlperf_data_dir] mlperf_data_dir is 'data'; give an absolute path (the same on "
+                                   "every client).", "fix: set mlperf_data_dir to an absolute path"]),
+    ({"mlperf_org": "my org"}, ["[mlperf_org] mlperf_org is 'my org'; use only letters, digits, '.', '_' and '-'"]),
+    ({"mlperf_system": ".hidden"}, ["[mlperf_system] mlperf_system is '.hidden'; a results path segment may not "
+                                    "start with '.'", "fix: choose a name that starts with a letter or digit"]),
+    ({"mlperf_accelerators_per_host": 0}, ["[mlperf_accelerators_per_host] mlperf_accelerators_per_host is 0; it "
+                                           "must be at least 1", "fix: set mlperf_accelerators_per_host to 1 or more"]),
+    ({"mlperf_launcher": "node9"}, ["[mlperf_launcher] mlperf_launcher is 'node9', which is not in group 'clients' "
+                                    "(localhost). Name one of those hosts, or leave it empty for the first."]),
+    ({"mlperf_params": {"reader.read_threads": "${oc.env:THREADS}"}},
+     ["[mlperf_params['reader.read_threads']] mlperf_params['reader.read_threads'] is '${oc.env:THREADS}', which "
+      "contains '${'", "fix: write the value without '${', or remove reader.read_threads from mlperf_params"]),
+    ({"mlperf_params": {"reader.read_threads": 0}},
+     ["[mlperf_params['reader.read_threads']] mlperf_params['reader.read_threads'] is 0; DLIO needs a whole number "
+      "of at least 1 (reader workers per rank)", "fix: set reader.read_threads to 1 or more"]),
+    ({"mlperf_run_timeout": 0}, ["[mlperf_run_timeout] mlperf_run_timeout is 0; it must be at least 1",
+                                "fix: set mlperf_run_timeout to 1 or more"]),
+    ({"training_progress_interval": 0}, ["[training_progress_interval] training_progress_interval is 0; it must be "
+                                         "at least 1", "fix: set training_progress_interval to 1 or more"]),
+    ({"mlperf_runs": -1}, ["[mlperf_runs] mlperf_runs is -1; it must be at least 0"]),
+    ({"mlperf_client_memory_gb": -4},
+     ["[mlperf_client_memory_gb] mlperf_client_memory_gb is -4; it cannot be below 0"]),
 ])
 def test_bad_values_stop_at_the_config_role(tmp_path, tiny_env, dirs, bad, expected):
     before = before_of(dirs)
     inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs), **bad))
     rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
-    assert_stopped_cleanly(rc, out, before, dirs, expected)
+    assert_stopped_cleanly(rc, out, before, dirs, "problem(s); nothing was started:", *expected)
     assert "mlperf.storage.preflight" not in out
+
+
+@pytest.mark.parametrize("inner, outer", [("results", "data"), ("data", "results"), ("work", "data")])
+def test_nested_directories_stop_at_the_config_role(tmp_path, tiny_env, dirs, inner, outer):
+    nested = dirs[outer] / "nested"
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs),
+                                                   **{"mlperf_%s_dir" % inner: str(nested)}))
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "mlperf_%s_dir (%s) is inside mlperf_%s_dir (%s)" % (
+        inner, nested, outer, dirs[outer]), "separate directories, neither inside the other")
+    assert "mlperf.storage.preflight" not in out and not nested.exists()
+
+
+def test_two_clients_with_one_mpi_host_stop_at_the_config_role(tmp_path, tiny_env, dirs):
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, base_vars(tiny_env, dirs), clients=("localhost", "twin"))
+    data = yaml.safe_load(open(inventory))
+    data["all"]["children"]["clients"]["hosts"]["twin"]["mlperf_mpi_host"] = "localhost"
+    with open(inventory, "w") as handle:
+        yaml.safe_dump(data, handle)
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "[mlperf_mpi_host] localhost and twin both reach MPI as "
+                                                  "'localhost'", "fix: give each client its own mlperf_mpi_host")
+    assert "mlperf.storage.preflight" not in out
+
+
+def test_a_setting_only_one_client_has_names_that_client(tmp_path, tiny_env, dirs):
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, base_vars(tiny_env, dirs), clients=("localhost", "twin"))
+    data = yaml.safe_load(open(inventory))
+    data["all"]["children"]["clients"]["hosts"]["twin"].update(mlperf_mpi_host="127.0.0.2", mlperf_runs=-3)
+    with open(inventory, "w") as handle:
+        yaml.safe_dump(data, handle)
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "[mlperf_runs] twin: mlperf_runs is -3; it must be at least 0")
 
 
 # --- the plan -----------------------------------------------------------------------------------------------------
@@ -203,6 +256,10 @@ def test_bad_values_stop_at_the_config_role(tmp_path, tiny_env, dirs, bad, expec
     ({"mlperf_params": {"dataset.num_files_train": 10}},
      ["[mlperf_params] the planned run would be INVALID: dataset.num_files_train=10 is below the minimum ",
       "fix: set dataset.num_files_train to at least "]),
+    ({"mlperf_runs": 3},
+     ["[mlperf_runs] the planned run would be INVALID: mlperf_runs is 3: 3 training run(s) planned; edition 3.0 "
+      "requires exactly 6 (1 warm-up + 5 measured) consecutive runs",
+      "fix: set mlperf_runs to 0 (the edition's count, 6), or set mlperf_allow_invalid: true"]),
 ])
 def test_plan_errors_stop_before_anything_starts(tmp_path, tiny_env, dirs, bad, expected):
     before = before_of(dirs)
@@ -211,6 +268,21 @@ def test_plan_errors_stop_before_anything_starts(tmp_path, tiny_env, dirs, bad, 
     assert_stopped_cleanly(rc, out, before, dirs, "preflight: all 1 clients ready",
                            "problem(s); nothing was started:", *expected)
     # the engine configuration is written only after a good plan
+    assert not (dirs["work"] / "dlio_workloads").exists()
+
+
+def test_more_ranks_than_a_client_can_run_stop_at_the_plan(tmp_path, tiny_env, dirs):
+    """Cores are known only after preflight (a warning there); the plan refuses more than 8 ranks per core."""
+    cores = len(os.sched_getaffinity(0))
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs),
+                                                   mlperf_accelerators_per_host=8 * cores + 1))
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert_stopped_cleanly(rc, out, before, dirs, "preflight: 0 error(s), 1 warning(s) on 1 of 1 clients",
+                           "The training plan has 1 problem(s); nothing was started:",
+                           "[mlperf_accelerators_per_host] localhost has %d core(s); mlperf_accelerators_per_host %d "
+                           "puts %d ranks on it, more than 8 per core" % (cores, 8 * cores + 1, 8 * cores + 1),
+                           "fix: set mlperf_accelerators_per_host to at most %d" % (8 * cores))
     assert not (dirs["work"] / "dlio_workloads").exists()
 
 
