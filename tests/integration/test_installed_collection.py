@@ -38,10 +38,13 @@ def installed(tmp_path_factory):
 
 def test_fqcn_preflight_playbook_runs_from_the_installed_collection(installed, tmp_path):
     inventory = tmp_path / "hosts.yml"
+    for name in ("results", "work"):  # separate directories: the config role refuses nested ones
+        (tmp_path / name).mkdir()
     inventory.write_text(
         "clients:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
         "      ansible_python_interpreter: %s\n  vars:\n    mlperf_results_dir: %s\n    mlperf_data_dir: %s\n"
-        "    mlperf_work_dir: %s\n" % (sys.executable, tmp_path, tmp_path / "missing-data", tmp_path))
+        "    mlperf_work_dir: %s\n" % (sys.executable, tmp_path / "results", tmp_path / "missing-data",
+                                     tmp_path / "work"))
     proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "mlperf.storage.preflight", "-i", str(inventory),
                            "--check"], capture_output=True, text=True, env=installed["env"], cwd=str(tmp_path))
     out = proc.stdout + proc.stderr
