@@ -11,7 +11,8 @@ Plain Python (controller side). Input is one report per client, gathered by the 
      "dirs": {name: {path, exists, is_dir, writable, error, fstype, device, free_bytes, ...}} | None,
      "memory_mb": int | None, "cores": int | None,
      "peers": {peer: {host, hostname, port, resolves, ssh_ok, error}} | None  # launcher only
-     "shared": {name: {"sentinels": {peer: token or None}}} | None}  # launcher only (dir_probe)
+     "shared": {name: {"sentinels": {peer: token or None}}} | None,  # launcher only (dir_probe)
+     "unsafe_msg": str}  # the work directory can be written by someone else (safe_dir)
 """
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ def evaluate(reports, launcher, accelerators_per_host=1, require_shared=("data_d
             problems.extend(_mpi_problems(host, report.get("mpi"), mpi_implementation))
         if "dirs" in checks:
             problems.extend(_dir_problems(host, report.get("dirs") or {}))
+            if report.get("unsafe_msg"):
+                problems.append(_problem(host, "work_dir-owner", report["unsafe_msg"],
+                                         "use a work directory that only root and the remote user can write "
+                                         "(mlperf_work_dir), or fix its owner and mode"))
         problems.extend(_capacity_problems(host, report, accelerators_per_host))
     problems.extend(_consistency_problems(reachable))
     launcher_report = next((r for r in reachable if r["host"] == launcher), None)
@@ -78,6 +83,11 @@ def _env_problems(host, env):
     if env is None:
         return [_problem(host, "env-lock", "the benchmark environment was not checked",
                          "run the mlperf.storage.python_env role (playbooks/provision.yml)")]
+    if env.get("unsafe_msg"):
+        # the collection would run programs from a directory someone else can change
+        return [_problem(host, "env-owner", env["unsafe_msg"],
+                         "recreate the environment in a directory only root and the remote user can write "
+                         "(python_env_dir), or list its owner in python_env_trusted_owners")]
     if env.get("matches"):
         return []
     mismatches = env.get("mismatches") or []

@@ -33,12 +33,6 @@ def playbook_bin():
     return path
 
 
-def require_engine():
-    if not os.access(os.path.join(VENV, "bin", "dlio_benchmark"), os.X_OK):
-        pytest.skip("the embedded environment %s is not provisioned (playbooks/provision.yml -i inventories/local)"
-                    % VENV)
-
-
 def training_argv(inventory, extra, playbook="playbooks/run_training.yml"):
     return [playbook_bin(), "-i", inventory, os.path.join(REPO, playbook), "-e", json.dumps(extra)]
 

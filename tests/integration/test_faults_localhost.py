@@ -9,11 +9,11 @@ import subprocess
 
 import pytest
 
-from _faultkit import (TINY, engine_processes, finish, recap, require_engine, run_dirs, run_training,
-                       start_playbook, wait_for)
+from _faultkit import (TINY, engine_processes, finish, identity_processes, recap, run_dirs, run_training,
+                       start_playbook, tree_digest, wait_for)
 from _testpaths import REPO
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 LOCAL = os.path.join(REPO, "inventories", "local", "hosts.yml")
 
@@ -28,54 +28,110 @@ def local_vars(tmp_path, results=None):
                 mlperf_system="ns", mlperf_org="faults", run_phase_heartbeat_timeout=10)
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM])
-def test_second_playbook_refused_then_interrupted_run_cleans_up(tmp_path, stop_signal):
-    require_engine()
-    extra = local_vars(tmp_path)
+def _interrupt_and_check_cleanup(first, leaf, stop_signal):
+    """Stop ansible-playbook with ``stop_signal`` mid-run: the engine notices nobody polls any more and stops."""
+    engine_pids = engine_processes(leaf)
+    assert engine_pids
+    first.send_signal(stop_signal)
+    finish(first, 60)
+    # the engine notices nobody polls any more and stops: status written, every process of the run gone
+    status_file = os.path.join(leaf, ".engine-status.json")
+    assert wait_for(lambda: os.path.exists(status_file), 60), os.listdir(leaf)
+    status = json.load(open(status_file))
+    assert status["ended_by"] == "controller-lost" and status["rc"] != 0, status
+    assert "no progress poll from the controller" in status["error"]
+    assert wait_for(lambda: not engine_processes(leaf), 20), engine_processes(leaf)
+    assert wait_for(lambda: not identity_processes(status["run_id"]), 20), identity_processes(status["run_id"])
+    assert os.path.exists(os.path.join(leaf, "training_run.stderr.log"))  # partial results kept
+
+
+def _start_long_run(tmp_path, extra, name="first"):
     # enough epochs that the run cannot end by itself before the heartbeat limit
-    extra["mlperf_params"] = dict(extra["mlperf_params"], **{"train.epochs": 200})
+    extra = dict(extra, mlperf_params=dict(extra["mlperf_params"], **{"train.epochs": 200}))
+    first = start_playbook(tmp_path, LOCAL, extra, name)
+    return first
+
+
+def _wait_for_run(first, results):
+    assert wait_for(lambda: "run 1/1: epoch" in open(first.log_path).read() or first.poll() is not None, 400), \
+        open(first.log_path).read()[-4000:]
+    assert first.poll() is None, open(first.log_path).read()[-4000:]
+    [leaf] = run_dirs(results)
+    return leaf
+
+
+def test_two_playbooks_on_one_results_directory_then_interrupted_run_cleans_up(tmp_path, embedded_env):
+    """Same controller results directory: the second is refused by the lock. Another controller sharing the
+    launcher's results directory (its own controller directory, so not serialised): it runs to the end next to
+    the first without touching the first's processes, files or a `tail -f` of its log. Then ansible-playbook is
+    stopped with SIGTERM mid-run and the engine stops itself."""
+    extra = local_vars(tmp_path)
     results = extra["mlperf_results_dir"]
     lock_file = os.path.join(results, ".mlperf-results.lock")
-    first = start_playbook(tmp_path, LOCAL, extra, "first")
+    first = _start_long_run(tmp_path, extra)
+    tail = None
     try:
         assert wait_for(lambda: os.path.exists(lock_file) or first.poll() is not None, 300), \
             open(first.log_path).read()[-4000:]
         holder = json.load(open(lock_file))
         assert holder["pid"] == first.pid  # the ansible-playbook process itself holds it
 
-        # a second playbook on the same results directory refuses, naming the first
+        # a second playbook on the same results directory refuses, naming the first, and leaves its lock alone
         os.makedirs(str(tmp_path / "second" / "async"))
         out = run_training(tmp_path / "second", LOCAL, extra, "second", timeout=300)
-        assert "is in use by another playbook: pid %d" % first.pid in out, out[-4000:]
+        assert "is in use by another playbook" in out and "pid %d" % first.pid in out, out[-4000:]
         assert "failed=1" in recap(out)["localhost"]
+        assert json.load(open(lock_file))["token"] == holder["token"]
 
-        # the first one is interrupted during its run (after datagen)
-        assert wait_for(lambda: "run 1/1: epoch" in open(first.log_path).read() or first.poll() is not None, 400), \
-            open(first.log_path).read()[-4000:]
-        assert first.poll() is None
-        [leaf] = run_dirs(results)
-        assert engine_processes(leaf)
-        first.send_signal(stop_signal)
-        finish(first, 60)
+        leaf = _wait_for_run(first, results)
+        first_pids = sorted(pid for pid, _cmd in engine_processes(leaf))
+        tail = subprocess.Popen(["tail", "-f", os.path.join(leaf, "training_run.stdout.log")],
+                                stdout=subprocess.DEVNULL)
+        # another controller writes into the same launcher results directory while the first runs
+        other = tmp_path / "other"
+        os.makedirs(str(other / "async"))
+        os.makedirs(str(other / "controller_results"))
+        other_extra = dict(extra, mlperf_controller_results_dir=str(other / "controller_results"))
+        before = tree_digest(leaf)
+        out = run_training(other, LOCAL, other_extra, "other", timeout=500)
+        assert "failed=0" in recap(out)["localhost"], out[-5000:]
+        runs = run_dirs(results)
+        assert len(runs) == 2 and leaf in runs  # its own new run directory next to the first's
+        assert first.poll() is None, "the first playbook ended while the other ran"
+        assert tail.poll() is None, "a tail -f of the first run's log was killed"
+        still = sorted(pid for pid, _cmd in engine_processes(leaf))
+        assert set(first_pids) <= set(still), (first_pids, still)
+        after = tree_digest(leaf)
+        assert {k: v for k, v in after.items() if k in before and not k.endswith(".log")} == {
+            k: v for k, v in before.items() if not k.endswith(".log")}  # logs grow; nothing else changed
+
+        _interrupt_and_check_cleanup(first, leaf, signal.SIGTERM)
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
-    # the engine notices nobody polls any more and stops: status written, every process of the run gone
-    status_file = os.path.join(leaf, ".engine-status.json")
-    assert wait_for(lambda: os.path.exists(status_file), 60), os.listdir(leaf)
-    status = json.load(open(status_file))
-    assert status["ended_by"] == "controller-lost" and status["rc"] != 0, status
-    assert wait_for(lambda: not engine_processes(leaf), 20), engine_processes(leaf)
-    assert os.path.exists(os.path.join(leaf, "training_run.stderr.log"))  # partial results kept
+        for proc in (first, tail):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
     # the lock the interrupted playbook left is stale: the next playbook takes it over
     from ansible_collections.mlperf.storage.plugins.plugin_utils import _results_lock
     _record, replaced = _results_lock.acquire(results, os.getpid())
     assert replaced["pid"] == first.pid
 
 
-def test_results_filesystem_full_gives_a_clear_error_and_keeps_what_was_written(tmp_path):
-    require_engine()
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_interrupted_playbook_run_cleans_up(tmp_path, embedded_env, stop_signal):
+    """Ctrl-C and kill -9 of ansible-playbook during a run: nothing is left running, the run directory stays."""
+    extra = local_vars(tmp_path)
+    first = _start_long_run(tmp_path, extra)
+    try:
+        leaf = _wait_for_run(first, extra["mlperf_results_dir"])
+        _interrupt_and_check_cleanup(first, leaf, stop_signal)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+
+
+def test_results_filesystem_full_gives_a_clear_error_and_keeps_what_was_written(tmp_path, embedded_env):
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     mount = tmp_path / "small"

@@ -15,7 +15,7 @@ import pytest
 from test_bad_input import (TRACEBACK, base_vars, localhost_inventory, run_playbook, snapshot,  # noqa: F401
                             tiny_env)
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 
 def foreign_dataset(data, manifest=None):

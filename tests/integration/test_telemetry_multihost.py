@@ -15,7 +15,7 @@ if HERE not in sys.path:
 
 from test_telemetry_role import REPO, assert_no_sampler_left, playbook_bin  # noqa: E402
 
-pytestmark = pytest.mark.multihost
+pytestmark = [pytest.mark.multihost, pytest.mark.reliability]
 
 PLAY = """
 - hosts: clients

@@ -17,7 +17,7 @@ from _testpaths import REPO
 
 ansible_runner = pytest.importorskip("ansible_runner")
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 
 

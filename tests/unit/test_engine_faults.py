@@ -11,6 +11,8 @@ import pytest
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _engine
 
+pytestmark = pytest.mark.reliability
+
 
 def test_engine_stops_itself_when_the_controller_stops_polling(tmp_path):
     beat = tmp_path / "hb"

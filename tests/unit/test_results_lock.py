@@ -18,6 +18,8 @@ import pytest
 
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _results_lock as lock
 
+pytestmark = pytest.mark.reliability
+
 ME = lock.local_identity()
 
 
