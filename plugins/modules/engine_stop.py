@@ -12,7 +12,7 @@ version_added: "0.1.0"
 description:
   - Cleanup after a failed, interrupted or abandoned engine run. Acts only on processes that carry the identity
     of a run named in O(run_ids) (the C(MLPERF_STORAGE_RUN_ID) variable in their environment, set by
-    M(mlperf.storage.engine_run) and passed on by MPI to every rank): another playbook's ranks on the same
+    M(mlperf.storage.engine_run) and passed on by MPI to every rank). Another playbook's ranks on the same
     machine, or a C(tail -f) of a log, are never signalled.
   - On the launcher, stops the process group named by the pid file of M(mlperf.storage.engine_run) (the file
     exists only while the engine runs) when its leader carries one of O(run_ids). On any host, stops the

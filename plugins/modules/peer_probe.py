@@ -10,7 +10,7 @@ module: peer_probe
 short_description: Check that a launcher host can resolve and reach other hosts over SSH
 version_added: "0.1.0"
 description:
-  - Run on the MPI launcher. For each peer, asks the ssh client where it would connect (C(ssh -G <host>): the
+  - Run on the MPI launcher. For each peer, asks the ssh client where it would connect (C(ssh -G <host>), the
     real host name and port after the ssh configs), resolves that name and runs
     C(ssh -o BatchMode=yes <host> true), which is what MPI does to start ranks there. No password or host-key
     prompt can hang it.

@@ -12,7 +12,7 @@ version_added: "0.1.0"
 description:
   - Creates C(<base>/<YYYYMMDD_HHMMSS>) with one atomic C(mkdir). If that directory already exists the module
     fails and touches nothing, so a run never writes into, or overwrites, an earlier run.
-  - Also makes the run's identity (C(run_id)): the timestamp and 64 random bits. Every process of the run
+  - Also makes the run's identity (C(run_id)), the timestamp and 64 random bits. Every process of the run
     carries it (M(mlperf.storage.engine_run)), and cleanup acts only on processes that carry it.
 options:
   base:

@@ -286,12 +286,15 @@ def test_more_ranks_than_a_client_can_run_stop_at_the_plan(tmp_path, tiny_env, d
     assert not (dirs["work"] / "dlio_workloads").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="roles/training takes the results lock before the plan and does not "
-                                       "release it when the plan fails")
 def test_failed_plan_leaves_no_lock(tmp_path, tiny_env, dirs):
-    inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs), mlperf_model="unet4d"))
+    # the plan refuses (after the lock was taken): the play's always releases it
+    inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs), mlperf_runs=3,
+                                                   mlperf_allow_invalid=False))
     rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
-    assert rc != 0 and "[mlperf_model] unknown training model 'unet4d'" in out
+    assert rc != 0 and "[mlperf_runs] the planned run would be INVALID" in out, out[-4000:]
+    assert re.search(r"Hold the results directory for this playbook.*\n(changed|ok): \[localhost\]", out), out[-6000:]
+    assert re.search(r"Release the results directory for the next playbook.*\n(changed|ok): \[localhost\]", out), \
+        out[-6000:]
     assert not (dirs["results"] / RESULTS_LOCK).exists()
 
 
