@@ -186,3 +186,31 @@ def test_check_mode_plans_and_starts_nothing(tmp_path, dirs, embedded_env):
     assert "planned verdict: INVALID" in out
     assert list(results.iterdir()) == []
     shutil.rmtree(private, ignore_errors=True)
+
+
+def test_an_engine_that_exits_non_zero_is_reported_and_kept(tmp_path, dirs, embedded_env):
+    """mpirun refuses an option it does not know (a real engine failure, at once): the play fails with one message
+    naming the exit code and the stderr log; the run directory is kept, marked incomplete, sealed; the lock is gone."""
+    import re
+
+    results = tmp_path / "results-fail"
+    results.mkdir()
+    extravars = {"mlperf_results_dir": str(results), "mlperf_data_dir": str(dirs["data"]),
+                 "mlperf_work_dir": str(dirs["work"]), "python_env_dir": embedded_env, "mlperf_runs": 1,
+                 "training_mpi_extra_args": ["-no-such-mpi-option"]}
+    result, out = run_playbook(tmp_path, "playbooks/run_training.yml", extravars, "engine-fails")
+    assert result.rc != 0
+    assert "Traceback" not in out
+    failed = re.search(r"(run 1/1|datagen) failed: engine ended by exit with exit code (\d+)", out)
+    assert failed and failed.group(2) != "0", out[-4000:]
+    assert re.search(r"The run directory \S+ on localhost is kept, marked incomplete in its metadata; see "
+                     r"training_(run|datagen)\.stderr\.log there", out), out[-4000:]
+    model_dir = results / "open" / "embedded" / "results" / "localhost" / "training" / "unet3d"
+    [leaf] = [p for command in ("run", "datagen") if (model_dir / command).is_dir()
+              for p in (model_dir / command).iterdir()]
+    command = leaf.parent.name
+    meta = json.loads((leaf / ("training_%s_metadata.json" % leaf.name)).read_text())
+    assert meta["complete"] is False and meta["exit_status"] not in (0, None)
+    assert (leaf / "CHECKSUMS.sha256").is_file()
+    assert "no-such-mpi-option" in (leaf / ("training_%s.stderr.log" % command)).read_text()
+    assert not (results / ".mlperf-results.lock").exists()
