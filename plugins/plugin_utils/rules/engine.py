@@ -6,7 +6,7 @@ import os
 from .checks import Ctx, all_checks
 from .edition import DEFAULT_EDITION, EditionError, load_edition, normalize_edition
 from .issues import CLOSED, INFO, INVALID, WARNING, Issue, sort_for_display, verdict_of, worst
-from .loader import ParseError, iter_run_dirs, load_run, parse_yaml_text, run_from_metadata
+from .loader import ParseError, check_checksum_mode, iter_run_dirs, load_run, parse_yaml_text, run_from_metadata
 from .metrics import aggregate, run_metrics
 
 
@@ -280,17 +280,21 @@ def _submission_editions(root):
     return found
 
 
-def verify_tree(path, edition=None, package_checks=False) -> Report:
-    """Verify every run directory under ``path`` and every result (submission) they form."""
+def verify_tree(path, edition=None, package_checks=False, checksums="sha256") -> Report:
+    """Verify every run directory under ``path`` and every result (submission) they form.
+
+    checksums: "sha256" hashes every file a run's CHECKSUMS.sha256 lists; "presence" checks only that the
+    listed files are there and that none was added (loader.CHECKSUM_MODES)."""
+    check_checksum_mode(checksums)
     root = os.path.abspath(path)
     if not os.path.isdir(root):
-        run = load_run(root, results_root=os.path.dirname(root))
+        run = load_run(root, results_root=os.path.dirname(root), checksums=checksums)
         verify_loaded_run(run, edition=edition)
         return Report(root, [run], [], run.edition_name)
     sub_ed = _submission_editions(root)
     runs = []
     for run_dir in iter_run_dirs(root):
-        run = load_run(run_dir, results_root=root)
+        run = load_run(run_dir, results_root=root, checksums=checksums)
         verify_loaded_run(run, edition=edition, package_checks=package_checks, submission_editions=sub_ed)
         runs.append(run)
     runs.sort(key=lambda r: r.rel_path or "")
@@ -306,9 +310,9 @@ def verify_tree(path, edition=None, package_checks=False) -> Report:
     return Report(root, runs, groups, names[0] if len(names) == 1 else names)
 
 
-def verify_run_dir(path, edition=None, package_checks=False) -> dict:
+def verify_run_dir(path, edition=None, package_checks=False, checksums="sha256") -> dict:
     """Verify one run directory (per-run checks only) and return its run dict."""
-    run = load_run(path)
+    run = load_run(path, checksums=checksums)
     verify_loaded_run(run, edition=edition, package_checks=package_checks)
     return run_to_dict(run)
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 
 import yaml
 
@@ -455,8 +456,71 @@ def _load_summary(run, names):
             run.summary = None
 
 
-def _verify_checksums(run, names):
-    """CHECKSUMS.sha256 ('<sha256>  <relative path>' per line): every listed file must match."""
+# How the run's CHECKSUMS.sha256 is verified: "sha256" hashes every listed file (the default), "presence" only
+# checks that the listed files are there and that nothing was added (for very large trees; see docs/verify.md).
+CHECKSUM_MODES = ("sha256", "presence")
+# The files the verdict is built from (what this loader reads). One of them present but not in the manifest
+# was added after the run was sealed: the verdict would rest on unsealed evidence.
+_EVIDENCE_TOP = ("*_metadata.json", "summary.json", "*_summary.json", "statistics.json", "kvcache_run_summary*.json",
+                 "config.json", "result_verdict.json", "fs_separation.json", "provenance.json", "*per_epoch_stats.json")
+_EVIDENCE_NESTED = ("dlio_config/config.yaml", "dlio_config/overrides.yaml")
+_MANIFEST_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](.+)$")
+
+
+def check_checksum_mode(mode):
+    if mode not in CHECKSUM_MODES:
+        raise ValueError("checksums must be one of %s, got %r" % (", ".join(CHECKSUM_MODES), mode))
+    return mode
+
+
+def _is_evidence(rel):
+    if "/" in rel:
+        return rel in _EVIDENCE_NESTED
+    return any(fnmatch.fnmatch(rel, pattern) for pattern in _EVIDENCE_TOP)
+
+
+def _all_files(path, prefix=""):
+    """Every file below path, relative, '/'-separated; symbolic links are not files of the run (the manifest
+    writer skips them too) and are not followed."""
+    out = set()
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return out
+    for entry in entries:
+        try:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                out |= _all_files(entry.path, prefix + entry.name + "/")
+            else:
+                out.add(prefix + entry.name)
+        except OSError:
+            continue
+    return out
+
+
+def _sha256(full):
+    digest = hashlib.sha256()
+    with open(full, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _summarize(names, limit=5):
+    shown = ", ".join(names[:limit])
+    return shown + (" and %d more" % (len(names) - limit) if len(names) > limit else "")
+
+
+def _verify_checksums(run, names, mode="sha256"):
+    """CHECKSUMS.sha256 ('<sha256>  <relative path>' per line) against the run directory.
+
+    No manifest, no finding (published trees carry none). With one: a listed file that changed is INTEGRITY-01,
+    a listed file that is missing INTEGRITY-02, a malformed or repeated line INTEGRITY-03 (all INVALID); a file
+    present but not listed is INTEGRITY-04 (INVALID) when the verdict is read from it, else INTEGRITY-05 (a
+    CLOSED warning). mode "presence" skips the hashing (INTEGRITY-01 is then not checked).
+    """
     if CHECKSUM_FILE not in names:
         return
     try:
@@ -465,37 +529,74 @@ def _verify_checksums(run, names):
         run.add_load_issue(INVALID, "cannot read %s: %s" % (CHECKSUM_FILE, exc), "INTEGRITY-03",
                            parameter=CHECKSUM_FILE)
         return
-    checked = 0
+    listed = set()
+    present = checked = 0
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        m = re.match(r"^([0-9a-fA-F]{64}) [ *](.+)$", line)
+        m = _MANIFEST_LINE.match(line)
         rel = m.group(2).strip() if m else None
         if not m or rel.startswith("/") or ".." in rel.split("/"):
             run.add_load_issue(INVALID, "%s line %d is not '<sha256>  <relative path>': %r"
                                % (CHECKSUM_FILE, lineno, line[:120]), "INTEGRITY-03", parameter=CHECKSUM_FILE)
             continue
+        if rel in listed:
+            run.add_load_issue(INVALID, "%s line %d lists %s a second time; the manifest was not written by the "
+                               "seal" % (CHECKSUM_FILE, lineno, rel), "INTEGRITY-03", parameter=rel)
+            continue
+        listed.add(rel)
         full = os.path.join(run.path, rel)
-        if not os.path.isfile(full):
+        try:
+            mode_bits = os.lstat(full).st_mode
+        except OSError:
+            mode_bits = 0
+        if stat.S_ISLNK(mode_bits):
+            run.add_load_issue(INVALID, "file %s listed in %s was replaced by a symbolic link after the run was "
+                               "sealed" % (rel, CHECKSUM_FILE), "INTEGRITY-01", parameter=rel)
+            continue
+        if not stat.S_ISREG(mode_bits):
             run.add_load_issue(INVALID, "file %s listed in %s is missing from the run directory" % (rel, CHECKSUM_FILE),
                                "INTEGRITY-02", parameter=rel)
             continue
-        digest = hashlib.sha256()
-        with open(full, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
+        present += 1
+        if mode != "sha256":
+            continue
+        try:
+            actual = _sha256(full)
+        except OSError as exc:
+            run.add_load_issue(INVALID, "cannot read %s to check it against %s: %s"
+                               % (rel, CHECKSUM_FILE, exc.strerror or exc), "INTEGRITY-01", parameter=rel)
+            continue
         checked += 1
-        if digest.hexdigest().lower() != m.group(1).lower():
+        if actual != m.group(1).lower():
             run.add_load_issue(INVALID, "file %s does not match its checksum in %s: it changed after collection"
                                % (rel, CHECKSUM_FILE), "INTEGRITY-01", parameter=rel,
-                               expected=m.group(1).lower(), actual=digest.hexdigest())
+                               expected=m.group(1).lower(), actual=actual)
+    unlisted = sorted(_all_files(run.path) - listed - {CHECKSUM_FILE})
+    evidence = [rel for rel in unlisted if _is_evidence(rel)]
+    for rel in evidence:
+        run.add_load_issue(INVALID, "%s is not listed in %s: it was added after the run was sealed, and the verdict "
+                           "would rest on it" % (rel, CHECKSUM_FILE), "INTEGRITY-04", parameter=rel)
+    others = [rel for rel in unlisted if rel not in evidence]
+    if others:
+        run.add_load_issue(CLOSED, "%d file(s) not listed in %s were added after the run was sealed (%s); the "
+                           "verdict does not read them, remove them from the run directory"
+                           % (len(others), CHECKSUM_FILE, _summarize(others)), "INTEGRITY-05",
+                           parameter=CHECKSUM_FILE, actual=others, severity=WARNING)
     if checked:
         run.add_load_issue(CLOSED, "%d file(s) match %s" % (checked, CHECKSUM_FILE), "INTEGRITY-01",
                            parameter=CHECKSUM_FILE, severity=INFO)
+    elif present and mode != "sha256":
+        run.add_load_issue(CLOSED, "%d file(s) listed in %s are present; their contents were not hashed "
+                           "(checksums=%s)" % (present, CHECKSUM_FILE, mode), "INTEGRITY-02",
+                           parameter=CHECKSUM_FILE, severity=INFO)
 
 
-def load_run(path, results_root=None) -> Run:
-    """Load one run directory. Never raises for bad content; see Run.load_issues."""
+def load_run(path, results_root=None, checksums="sha256") -> Run:
+    """Load one run directory. Never raises for bad content; see Run.load_issues.
+
+    checksums: how a CHECKSUMS.sha256 in the run directory is verified (CHECKSUM_MODES)."""
+    check_checksum_mode(checksums)
     run = Run(path)
     layout = parse_layout(run.path)
     run.layout = layout
@@ -565,7 +666,7 @@ def load_run(path, results_root=None) -> Run:
         prov = _load_json_file(run, "provenance.json", "LOAD-08", required=False)
         if isinstance(prov, dict) and prov.get("rules_edition") and not run.edition_hint:
             run.edition_hint = str(prov["rules_edition"])
-    _verify_checksums(run, top)
+    _verify_checksums(run, top, checksums)
     return run
 
 

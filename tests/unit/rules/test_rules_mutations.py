@@ -323,7 +323,9 @@ def _write_manifest(run_dir, names, extra=""):
 def test_checksum_manifest_detects_changes_and_missing_files(newfw_training):
     _, base = newfw_training
     run_dir = os.path.join(base, "run", RUN)
-    names = ["summary.json", os.path.basename(metadata_path(run_dir)), "0_per_epoch_stats.json"]
+    # the whole run directory, as the seal lists it (a file left out would be an unlisted file: INTEGRITY-04/05)
+    names = sorted(os.path.relpath(os.path.join(d, f), run_dir) for d, _, fs in os.walk(run_dir) for f in fs)
+    assert {"summary.json", os.path.basename(metadata_path(run_dir)), "0_per_epoch_stats.json"} <= set(names)
     _write_manifest(run_dir, names)
     assert verify_run_dir(run_dir)["verdict"] == "CLOSED"
     with open(os.path.join(run_dir, "0_per_epoch_stats.json"), "a", encoding="utf-8") as fh:
