@@ -9,6 +9,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_inputs import (
     client_record, launcher_engine, launcher_mpi)
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _training_plan
+from ansible_collections.mlperf.storage.plugins.plugin_utils._earlier_runs import existing_runs
 
 
 ARGUMENT_SPEC = dict(
@@ -62,6 +63,12 @@ class ActionModule(ActionBase):
             "paths": dict(args["paths"]), "org": args["org"], "system": args["system"],
             "allow_invalid": bool(args.get("allow_invalid")),
         }
+        # the controller's tree is the one verified: runs already there are counted with the new ones
+        controller = (args["paths"] or {}).get("controller_results_dir")
+        if controller:
+            base = _training_plan.results_base(dict(req, paths={"results_dir": controller}), "training",
+                                               args["model"])
+            req["existing_runs"] = existing_runs(base + "/run")
         plan = _training_plan.plan_training(req)
         if plan["errors"]:
             # the problems only: the whole plan would bury the message under pages of JSON

@@ -35,7 +35,7 @@ _raw:
 """
 
 from ansible.plugins.lookup import LookupBase
-from ansible_collections.mlperf.storage.plugins.plugin_utils._abandoned_runs import abandoned_run_ids
+from ansible_collections.mlperf.storage.plugins.plugin_utils._earlier_runs import abandoned_run_ids
 
 
 class LookupModule(LookupBase):

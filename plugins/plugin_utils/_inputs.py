@@ -499,6 +499,38 @@ def run_count_issue(runs, edition, benchmark="training"):
     return issue.to_dict()
 
 
+def existing_runs_issue(earlier, runs, edition, req, benchmark="training"):
+    """The finding for adding ``runs`` runs next to ``earlier`` ones ([{name, complete}], from the controller's
+    tree) of the same system and model: the verifier counts them all as one result, so any earlier run makes
+    the count wrong. None when there are none."""
+    if not earlier:
+        return None
+    try:
+        need = load_edition(str(edition)).section(benchmark).get("runs_per_result")
+    except (EditionError, KeyError, ValueError):
+        need = None
+    number = as_int(runs) or 0
+    complete = sum(1 for run in earlier if run.get("complete"))
+    where = "/".join(str(req.get(k, "")) for k in ("division", "org")) + "/results/%s/%s/%s" % (
+        req.get("system", ""), benchmark, req.get("model", ""))
+    issue = Issue(INVALID, "the results tree already holds %d run(s) of %s (%d complete, the latest %s); with these "
+                  "%d it would hold %d%s" % (len(earlier), where, complete, earlier[-1].get("name"), number,
+                                             len(earlier) + number,
+                                             ", and edition %s verifies exactly %d per system and model"
+                                             % (edition, need) if need else ""),
+                  parameter="existing_runs", expected=need, actual=len(earlier) + number, rule_id="2.1.17",
+                  check="existing_runs_issue")
+    return issue.to_dict()
+
+
+def existing_runs_error(issue):
+    return {"variable": "mlperf_system",
+            "message": "the planned run would be INVALID: %s" % issue["message"],
+            "fix": "move the earlier run directories out of the results tree (to an archive), or name this system "
+                   "differently (mlperf_system), or use new results directories (mlperf_results_dir and "
+                   "mlperf_controller_results_dir); mlperf_allow_invalid: true adds the runs anyway, INVALID"}
+
+
 def run_count_error(issue):
     return {"variable": "mlperf_runs", "message": "the planned run would be INVALID: %s" % issue["message"],
             "fix": "set mlperf_runs to 0 (the edition's count, %s), or set mlperf_allow_invalid: true for runs "

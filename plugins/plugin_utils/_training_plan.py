@@ -293,6 +293,15 @@ def plan_training(req):
         if not req.get("allow_invalid"):
             errors.append(_inputs.run_count_error(run_issue))
         reported.add("runs")
+    # runs already in the controller's tree for this system and model: the verifier counts them all together
+    earlier = req.get("existing_runs") or []
+    earlier_issue = _inputs.existing_runs_issue(earlier, runs, edition, req) if division != "whatif" else None
+    if earlier_issue:
+        classification["issues"].append(earlier_issue)
+        classification["verdict"] = verdict = "INVALID"
+        if not req.get("allow_invalid"):
+            errors.append(_inputs.existing_runs_error(earlier_issue))
+        reported.add("existing_runs")
     if verdict == "INVALID" and not req.get("allow_invalid"):
         for issue in classification["issues"]:
             if issue["validation"] == "INVALID" and issue.get("parameter") not in reported:

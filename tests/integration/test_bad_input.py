@@ -10,6 +10,7 @@ The clients get a tiny environment instead of the 2.6 GB embedded one: a venv ho
 (a real mpirun) and a lock of one pin whose header names the PyPI DLIO 2.0.0 generation, so preflight
 passes and the plan is reached in seconds.
 """
+import json
 import os
 import re
 import subprocess
@@ -497,3 +498,22 @@ def test_launcher_without_an_ssh_client_is_a_finding_not_a_crash(tmp_path):
     assert result["peers"]["localhost"]["error"] == (
         "no ssh client on this host (MPI starts ranks over ssh; install openssh-client)")
     assert TRACEBACK not in proc.stdout
+
+
+def test_a_tree_with_runs_of_the_same_system_and_model_stops_before_running(tmp_path, tiny_env, dirs):
+    # earlier invocations' runs of this system and model in the controller's tree (the seeded one and this one):
+    # the verifier would count them with the new runs as one result, so the plan says so before anything runs,
+    # and touches nothing
+    earlier = (dirs["results"] / "closed" / "example-org" / "results" / "example-system" / "training" / "unet3d" /
+               "run" / "20261201_100000")
+    earlier.mkdir(parents=True)
+    (earlier / "training_20261201_100000_metadata.json").write_text(json.dumps({"complete": True}))
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, base_vars(tiny_env, dirs))
+    rc, out = run_playbook(tmp_path, "run_training.yml", inventory)
+    assert rc != 0
+    assert re.search(r"\[mlperf_system\] the planned run would be INVALID: the results tree already holds 2 run\(s\) "
+                     r"of closed/example-org/results/example-system/training/unet3d \(1 complete, the latest "
+                     r"20261201_100000\)", out), out[-5000:]
+    assert "archive" in out
+    assert before_of(dirs) == before

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _ssh
-from ansible_collections.mlperf.storage.plugins.plugin_utils._abandoned_runs import abandoned_run_ids
+from ansible_collections.mlperf.storage.plugins.plugin_utils._earlier_runs import abandoned_run_ids
 
 
 def test_parse_ssh_g_reads_host_port_and_user():

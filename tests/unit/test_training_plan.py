@@ -354,3 +354,21 @@ def test_no_translation_needed_on_the_mlperf_engine():
     plan = plan_training(make_req())
     assert not any(t["from"].startswith("dataset.record_length") for t in plan["engine"]["translations"])
     assert plan["commands"]["run"]["workload"]["dataset"]["record_length_bytes"] == UNET3D_RECORD
+
+
+def test_earlier_runs_of_the_same_system_and_model_stop_the_plan():
+    earlier = [{"name": "20261201_100000", "complete": True}, {"name": "20261201_101500", "complete": False}]
+    plan = plan_training(make_req(existing_runs=earlier))
+    errors = [e for e in plan["errors"] if e["variable"] == "mlperf_system"]
+    assert len(errors) == 1, plan["errors"]
+    message = errors[0]["message"]
+    assert message.startswith("the planned run would be INVALID: the results tree already holds 2 run(s) of ")
+    assert "(1 complete, the latest 20261201_101500); with these 6 it would hold 8" in message
+    assert "exactly 6 per system and model" in message and "archive" in errors[0]["fix"]
+    # allowed INVALID: planned INVALID with the reason, no error
+    allowed = plan_training(make_req(existing_runs=earlier, allow_invalid=True))
+    assert not [e for e in allowed["errors"] if e["variable"] == "mlperf_system"]
+    assert allowed["classification"]["verdict"] == "INVALID"
+    assert any(i.get("parameter") == "existing_runs" for i in allowed["classification"]["issues"])
+    # none earlier: nothing to say
+    assert not [e for e in plan_training(make_req())["errors"] if e["variable"] == "mlperf_system"]

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: mlperf.storage contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Which earlier runs may have left processes behind: the identities cleanup is allowed to stop.
+"""Earlier runs in the controller's results tree: which may have left processes behind (the identities cleanup
+is allowed to stop), and which a new invocation would add its runs to.
 
 Plain Python over the controller's copy of a results tree. A run whose metadata is written is over for the
 playbook that made it; when it did not complete (a client was lost, the engine was stopped), ranks of it can
@@ -29,4 +30,18 @@ def abandoned_run_ids(run_base, limit=50):
             found.append(run_id)
             if len(found) >= limit:
                 break
+    return found
+
+
+def existing_runs(run_base):
+    """[{name, complete}] of the run directories under ``run_base`` that hold a metadata file (oldest first)."""
+    found = []
+    for path in sorted(glob.glob(os.path.join(glob.escape(run_base), "*", "*_metadata.json"))):
+        try:
+            with open(path) as handle:
+                metadata = json.load(handle)
+        except (OSError, ValueError):
+            metadata = {}
+        complete = metadata.get("complete") is True if isinstance(metadata, dict) else False
+        found.append({"name": os.path.basename(os.path.dirname(path)), "complete": complete})
     return found
