@@ -5,9 +5,11 @@ Every host is a network namespace ``mlpst<k>n<i>`` with a veth ``mlpst<k>v<i>`` 
 ``10.231.<k>.254``). ``k`` is the first /24 that no address or route on the machine overlaps and
 no live harness holds. Only these names and addresses are ever touched.
 
-Each host's sshd runs inside ``unshare --uts --mount``, so inside a host (and in every SSH
+Each host's sshd runs inside ``unshare --uts --mount --pid``, so inside a host (and in every SSH
 session to it) there is:
 
+* its own process namespace: a host sees and can signal only its own processes, as a real machine
+  (cleanup that scans ``/proc`` on one host cannot reach another host's ranks);
 * its own hostname (``hostname`` prints ``node2``; MPI tells nodes apart by it);
 * ``/etc/hosts`` listing every harness host (bind-mounted from the harness dir), so ``node3``
   resolves for ssh, hydra's proxies calling back to the launcher, and Open MPI alike;
@@ -657,6 +659,10 @@ class NetnsHosts:
             "PrintMotd no",
             "MaxStartups 200:30:400",  # mpirun and Ansible forks open many sessions at once
             "MaxSessions 100",
+            # the hosts share one kernel (one boot id), so UCX takes them for one machine and would use shared
+            # memory between ranks of different hosts, which their separate process namespaces break; real
+            # machines differ in boot id and never take that path
+            "SetEnv UCX_TLS=^shm,cma",
             "Subsystem sftp %s" % SFTP_SERVER,
         ]
         sshd_config = os.path.join(host_dir, "sshd_config")
@@ -685,8 +691,11 @@ class NetnsHosts:
         log = open(os.path.join(host_dir, "sshd.log"), "w")
         try:
             host.sshd = subprocess.Popen(
+                # a process namespace of its own too: like a real machine, a host sees and can signal only its
+                # own processes (cleanup that scans /proc must not reach other hosts' ranks); --kill-child ends
+                # sshd, and with it every process of the host, when the harness stops this launcher
                 ["ip", "netns", "exec", host.netns, "unshare", "--uts", "--mount", "--propagation", "private",
-                 "sh", "-c", script],
+                 "--pid", "--kill-child", "--mount-proc", "sh", "-c", script],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             log.close()
@@ -733,10 +742,28 @@ class NetnsHosts:
         except subprocess.TimeoutExpired as exc:
             raise HarnessError("'%s' on %s did not finish within %ss" % (command, host, timeout)) from exc
 
+    def inner_pid(self, host):
+        """Pid (as seen from here) of the host's first process, inside its own process namespace: its sshd."""
+        outer = self.host(host).sshd.pid  # `unshare`, which stays outside and waits for its child
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                with open("/proc/%d/task/%d/children" % (outer, outer)) as handle:
+                    children = handle.read().split()
+            except OSError:
+                children = []
+            if children:
+                return int(children[0])
+            if time.monotonic() > deadline:
+                raise HarnessError("%s has no process inside its namespace (sshd exited?): %s"
+                                   % (host, self.sshd_log(self.host(host))[-1000:]))
+            time.sleep(0.05)
+
     def exec_argv(self, host, argv):
-        """argv that runs ``argv`` inside ``host``'s namespaces (network, mounts, hostname) without SSH."""
-        pid = self.host(host).sshd.pid
-        return ["nsenter", "--target", str(pid), "--net", "--mount", "--uts", "--"] + list(argv)
+        """argv that runs ``argv`` inside ``host``'s namespaces (network, mounts, hostname, processes) without
+        SSH."""
+        pid = self.inner_pid(host)
+        return ["nsenter", "--target", str(pid), "--net", "--mount", "--uts", "--pid", "--"] + list(argv)
 
     def cut(self, host):
         """Take ``host`` off the network (its bridge port goes down); its processes keep running."""

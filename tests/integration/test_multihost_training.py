@@ -12,7 +12,10 @@ One harness for the whole story (each act builds on the previous one and the hos
    the play fails naming opsnode3; the run directory is kept and marked incomplete; telemetry of the others is
    collected; no process of that run is left on opsnode1/opsnode2; act 1's directories are byte-for-byte untouched;
 3. opsnode3 is back: the rerun works, and the ranks the lost run left on opsnode3 (found by the run's identity,
-   MLPERF_STORAGE_RUN_ID) are gone.
+   MLPERF_STORAGE_RUN_ID) are gone;
+4. the launcher (opsnode1) is cut off from the controller mid-run: the play fails naming it; the engine on the
+   launcher stops itself when the controller's polls stop (heartbeat), writes its status and keeps its run
+   directory; no process of that run is left on any host.
 """
 import json
 import os
@@ -134,6 +137,33 @@ def test_ops_cluster_clean_run_lost_client_and_rerun(netns_hosts, tmp_path, embe
     assert len(run3) == 1 and metadata(run3[0])["complete"] is True
     assert {d: tree_digest(d) for d in (datagen, run1)} == before
     assert os.path.isdir(run2)  # the failed run stays
+
+    # --- act 4: the launcher is cut off from the controller in the middle of a run -----------------------------
+    heartbeat = 30
+    proc = start_playbook(tmp_path, harness.inventory_path, dict(extra, run_phase_heartbeat_timeout=heartbeat),
+                          "act4", async_dir=adir)
+    log = proc.log_path
+    assert wait_for(lambda: "run 1/1: epoch" in open(log).read() or proc.poll() is not None, 400), \
+        open(log).read()[-4000:]
+    assert proc.poll() is None, open(log).read()[-4000:]
+    [run4] = [d for d in run_dirs(launcher) if d not in (run1, run2, run3[0])]
+    harness.cut("node1")
+    cut_at = time.time()
+    out = finish(proc, 400)
+    assert proc.returncode != 0
+    assert re.search(r"opsnode1.*UNREACHABLE", out), out[-6000:]
+    # the engine on the launcher notices that nobody polls any more and stops itself; its directory stays there
+    status_file = os.path.join(run4, ".engine-status.json")
+    assert wait_for(lambda: os.path.exists(status_file), heartbeat + 60), os.listdir(run4)
+    status = json.load(open(status_file))
+    assert status["ended_by"] == "controller-lost" and status["rc"] != 0, status
+    assert time.time() - cut_at < heartbeat + 90
+    assert os.path.exists(os.path.join(run4, "training_run.stderr.log"))
+    # nothing of that run is left anywhere: the launcher's own ranks went with its engine, the other clients'
+    # ranks were stopped by the play (by the run's identity) or ended with their launcher
+    assert wait_for(lambda: not identity_processes(status["run_id"]), 60), identity_processes(status["run_id"])
+    assert {d: tree_digest(d) for d in (datagen, run1)} == before
+    harness.restore("node1")
 
 
 def test_preflight_names_an_unreachable_client_and_starts_nothing(netns_hosts, tmp_path):
