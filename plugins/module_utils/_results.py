@@ -6,7 +6,6 @@ checksum manifests. Standard library only (Python 3.9+)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 
@@ -63,46 +62,6 @@ def count_files(root):
                 count += 1
                 total += st.st_size
     return count, total
-
-
-def read_manifest(data_folder):
-    try:
-        with open(os.path.join(data_folder, MANIFEST_FILE)) as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return None
-
-
-def check_dataset(data_folder, spec, expected_train_files):
-    """Does the dataset in data_folder prove it matches spec? -> (matches, reason, observed)."""
-    manifest = read_manifest(data_folder)
-    train = os.path.join(data_folder, "train")
-    observed = {"train_files": None, "train_bytes": None}
-    if manifest is None:
-        return False, "no dataset manifest in %s" % data_folder, observed
-    if manifest.get("spec") != spec:
-        changed = sorted(k for k in set(spec) | set(manifest.get("spec") or {})
-                         if (manifest.get("spec") or {}).get(k) != spec.get(k))
-        return False, "the dataset was generated with other settings (%s differ)" % ", ".join(changed), observed
-    count, total = count_files(train)
-    observed.update(train_files=count, train_bytes=total)
-    if count != expected_train_files:
-        return False, "%s holds %d files, the plan needs %d" % (train, count, expected_train_files), observed
-    if manifest.get("train_bytes") != total:
-        return False, "%s holds %d bytes, the manifest recorded %s" % (train, total, manifest.get("train_bytes")), \
-            observed
-    return True, "dataset matches its manifest (%d files, %d bytes)" % (count, total), observed
-
-
-def write_manifest(data_folder, spec, generated_by):
-    count, total = count_files(os.path.join(data_folder, "train"))
-    manifest = {"spec": spec, "train_files": count, "train_bytes": total, "generated_by": generated_by,
-                "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    tmp = os.path.join(data_folder, MANIFEST_FILE + ".tmp")
-    with open(tmp, "w") as handle:
-        json.dump(manifest, handle, indent=2, sort_keys=True)
-    os.replace(tmp, os.path.join(data_folder, MANIFEST_FILE))
-    return manifest
 
 
 def sha256_file(path, chunk=1 << 20):

@@ -285,23 +285,19 @@ def plan_training(req):
     reported = set(entry["key"] for entry in classes
                    if entry["class"] == _workloads.OPEN and division == "closed")
     reported.update(seen)
-    # a run count the verifier calls INVALID is said now, not after the last run
-    run_issue = _inputs.run_count_issue(runs, edition)
-    if run_issue:
-        classification["issues"].append(run_issue)
-        classification["verdict"] = verdict = "INVALID"
-        if not req.get("allow_invalid"):
-            errors.append(_inputs.run_count_error(run_issue))
-        reported.add("runs")
-    # runs already in the controller's tree for this system and model: the verifier counts them all together
+    # what the verifier counts as INVALID is said now, not after the last run: the planned run count, and runs
+    # already in the controller's tree for this system and model (the verifier counts them all together)
     earlier = req.get("existing_runs") or []
-    earlier_issue = _inputs.existing_runs_issue(earlier, runs, edition, req) if division != "whatif" else None
-    if earlier_issue:
-        classification["issues"].append(earlier_issue)
+    for issue, as_error in ((_inputs.run_count_issue(runs, edition), _inputs.run_count_error),
+                            (_inputs.existing_runs_issue(earlier, runs, edition, req) if division != "whatif"
+                             else None, _inputs.existing_runs_error)):
+        if not issue:
+            continue
+        classification["issues"].append(issue)
         classification["verdict"] = verdict = "INVALID"
         if not req.get("allow_invalid"):
-            errors.append(_inputs.existing_runs_error(earlier_issue))
-        reported.add("existing_runs")
+            errors.append(as_error(issue))
+        reported.add(issue["parameter"])
     if verdict == "INVALID" and not req.get("allow_invalid"):
         for issue in classification["issues"]:
             if issue["validation"] == "INVALID" and issue.get("parameter") not in reported:

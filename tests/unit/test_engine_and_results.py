@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ansible_collections.mlperf.storage.plugins.module_utils import _engine, _results
+from ansible_collections.mlperf.storage.plugins.module_utils import _dataset, _engine, _results
 
 
 # --- engine runner ------------------------------------------------------------------------------------------
@@ -101,19 +101,19 @@ def make_dataset(folder, files, size):
 def test_dataset_manifest_proves_a_match_and_catches_every_difference(tmp_path):
     folder = tmp_path / "unet3d"
     spec = {"num_files_train": 4, "dataset": {"record_length_bytes": 10}}
-    assert _results.check_dataset(str(folder), spec, 4)[0] is False  # nothing there yet
+    assert _dataset.check_dataset(str(folder), spec, 4)[0] is False  # nothing there yet
     make_dataset(folder, 4, 10)
-    _results.write_manifest(str(folder), spec, "/results/datagen/x")
-    ok, reason, observed = _results.check_dataset(str(folder), spec, 4)
+    _dataset.write_manifest(str(folder), spec, "/results/datagen/x")
+    ok, reason, observed = _dataset.check_dataset(str(folder), spec, 4)
     assert ok and observed == {"train_files": 4, "train_bytes": 40}
     other = {"num_files_train": 4, "dataset": {"record_length_bytes": 20}}
-    ok, reason, _ = _results.check_dataset(str(folder), other, 4)
+    ok, reason, _ = _dataset.check_dataset(str(folder), other, 4)
     assert not ok and "dataset differ" in reason
     (folder / "train" / "img_3.npz").unlink()
-    ok, reason, _ = _results.check_dataset(str(folder), spec, 4)
+    ok, reason, _ = _dataset.check_dataset(str(folder), spec, 4)
     assert not ok and "holds 3 files, the plan needs 4" in reason
     (folder / "train" / "img_3.npz").write_bytes(b"x" * 9)  # same count, a truncated file
-    ok, reason, _ = _results.check_dataset(str(folder), spec, 4)
+    ok, reason, _ = _dataset.check_dataset(str(folder), spec, 4)
     assert not ok and "39 bytes" in reason
 
 
