@@ -51,3 +51,21 @@ def test_abandoned_runs_are_incomplete_runs_with_an_identity(tmp_path):
     assert abandoned_run_ids(str(base)) == ["20261201_130000-cccccccccccccccc", "20261201_100000-aaaaaaaaaaaaaaaa"]
     assert abandoned_run_ids(str(base), limit=1) == ["20261201_130000-cccccccccccccccc"]
     assert abandoned_run_ids(str(tmp_path / "missing")) == []
+
+
+def test_mpi_peers_pairs_inventory_names_with_the_name_mpi_uses():
+    from ansible_collections.mlperf.storage.plugins.filter.mpi_peers import mpi_peers
+
+    hostvars = {"rack3-a": {"mlperf_mpi_host": "10.40.3.11"}, "rack3-b": {}, "rack3-c": {"mlperf_mpi_host": ""}}
+    assert mpi_peers(["rack3-a", "rack3-b", "rack3-c"], hostvars) == [
+        {"name": "rack3-a", "host": "10.40.3.11"}, {"name": "rack3-b", "host": "rack3-b"},
+        {"name": "rack3-c", "host": "rack3-c"}]
+
+
+def test_the_abandoned_runs_lookup_reads_every_base(tmp_path):
+    from ansible_collections.mlperf.storage.plugins.lookup.abandoned_runs import LookupModule
+
+    for base, stamp in (("a", "20261201_100000"), ("b", "20261201_110000")):
+        _run(tmp_path / base, stamp, run_id="%s-%s" % (stamp, "d" * 16), complete=False)
+    assert LookupModule().run([str(tmp_path / "a"), str(tmp_path / "b")]) == [
+        "20261201_100000-dddddddddddddddd", "20261201_110000-dddddddddddddddd"]
