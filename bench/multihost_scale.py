@@ -95,7 +95,8 @@ def slope(xs, ys):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--hosts", type=int, nargs="+", default=[1, 2, 4, 8],
+                        help="host counts to measure (default 1 2 4 8; --hosts 1 is the quickest run)")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
     reasons = missing_prerequisites()
@@ -107,9 +108,13 @@ def main():
         print("%5d  %12.1f  %12.1f  %10.1f" % (row["hosts"], row["preflight_s"], row["telemetry_s"],
                                                row["preflight_s"] + row["telemetry_s"]))
     xs = [r["hosts"] for r in rows]
-    marginal = {key: round(slope(xs, [r[key] for r in rows]), 2) for key in ("preflight_s", "telemetry_s")}
-    print("marginal cost per host: preflight %.2f s, telemetry start/stop %.2f s (forks >= hosts, %d cores)"
-          % (marginal["preflight_s"], marginal["telemetry_s"], os.cpu_count()))
+    if len(set(xs)) > 1:
+        marginal = {key: round(slope(xs, [r[key] for r in rows]), 2) for key in ("preflight_s", "telemetry_s")}
+        print("marginal cost per host: preflight %.2f s, telemetry start/stop %.2f s (forks >= hosts, %d cores)"
+              % (marginal["preflight_s"], marginal["telemetry_s"], os.cpu_count()))
+    else:  # a slope needs two host counts
+        marginal = {"preflight_s": None, "telemetry_s": None}
+        print("marginal cost per host: not measured (one host count; pass two or more to --hosts)")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"rows": rows, "marginal_per_host": marginal, "cores": os.cpu_count()}, handle, indent=2)

@@ -9,6 +9,8 @@ CPU % is CPU seconds used (user + system, including children) divided by wall se
 percentage of one core; RSS is the sampler's peak resident set.  Run from the repository root:
 
     python3 bench/sampler_cost.py [--seconds 20] [--json out.json]
+
+A quick run: --seconds 2.
 """
 import argparse
 import json
@@ -95,8 +97,13 @@ def measure_one_shot(interval, seconds, argv_prefix, label):
     next_tick = started
     while time.monotonic() - started < seconds:
         next_tick += interval
-        out = subprocess.run(argv_prefix + [ONE_SHOT], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        if out.returncode == 0:
+        child = subprocess.Popen(argv_prefix + [ONE_SHOT], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # this child's own peak RSS (RUSAGE_CHILDREN's would be the largest of every child so far, the
+        # long-lived sampler's included)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        peak_rss = max(peak_rss, usage.ru_maxrss)
+        if child.returncode == 0:
             samples += 1
         delay = next_tick - time.monotonic()
         if delay > 0:
@@ -104,7 +111,6 @@ def measure_one_shot(interval, seconds, argv_prefix, label):
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    peak_rss = after.ru_maxrss  # largest child so far, KiB
     return {"method": label, "interval": interval, "wall_s": round(wall, 2), "samples": samples,
             "cpu_pct": round(100.0 * cpu / wall, 3), "cpu_pct_with_startup": round(100.0 * cpu / wall, 3),
             "startup_cpu_s": None,

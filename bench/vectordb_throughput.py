@@ -4,12 +4,14 @@
 """Load and search throughput of the embedded vector database default (milvus-lite, HNSW) at several scales.
 
     .venv/bin/python bench/vectordb_throughput.py [--scales 10000 100000] [--venv /var/tmp/mlperf-storage/venv-vectordb]
+                                                  [--queries N] [--processes N] [--json out.json]
 
 Runs exactly the command lines the playbook runs: the plan (plugins/plugin_utils/_vectordb.py) is built from
 roles/vectordb/defaults/main.yml with only the number of vectors changed, then milvus-lite is started on a free
 loopback port with its data in a temporary directory, the collection is loaded and one search run is made per
 scale. Needs the vectordb environment (run playbooks/run_vectordb.yml once, or install the lock
 roles/python_env/files/locks/vectordb.txt into --venv). Prints one table row per scale.
+A quick run: --scales 2000 --queries 100.
 """
 import argparse
 import json
@@ -57,7 +59,7 @@ def plan_for(defaults, num_vectors, port, tmp, venv, queries, processes):
         "num_query_vectors": d["vectordb_num_query_vectors"], "report_count": d["vectordb_report_count"],
         "runs": 1, "host": "127.0.0.1", "port": port, "connect_timeout": 10, "credentials_file": "",
         "paths": {"data_dir": os.path.join(tmp, "data"), "results_dir": os.path.join(tmp, "results"),
-                  "work_dir": tmp, "venv_bin": os.path.join(venv, "bin"), "client_script": CLIENT,
+                  "work_dir": os.path.join(tmp, "work"), "venv_bin": os.path.join(venv, "bin"), "client_script": CLIENT,
                   "vdbbench_bin": ""},
         "org": "bench", "system": "localhost", "allow_invalid": True, "engine": {},
     }
@@ -83,6 +85,8 @@ def bench_scale(defaults, num_vectors, venv, queries, processes):
     tmp = tempfile.mkdtemp(prefix="vdb-bench-")
     port = free_port()
     plan = plan_for(defaults, num_vectors, port, tmp, venv, queries, processes)
+    for name in ("results", "work"):  # the data directory is made with the server's below
+        os.makedirs(os.path.join(tmp, name))
     os.makedirs(plan["paths"]["server_data_dir"])
     server = subprocess.Popen(plan["server"]["argv"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
@@ -112,6 +116,7 @@ def main():
     parser.add_argument("--venv", default="/var/tmp/mlperf-storage/venv-vectordb")
     parser.add_argument("--queries", type=int, default=0, help="queries per search run (0: role default)")
     parser.add_argument("--processes", type=int, default=0, help="search processes (0: role default)")
+    parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args()
     if not os.path.exists(os.path.join(args.venv, "bin", "milvus-lite")):
         raise SystemExit("no milvus-lite in %s: run playbooks/run_vectordb.yml once (it installs the vectordb lock "
@@ -128,6 +133,9 @@ def main():
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for c in cells:
         print("  ".join(v.rjust(w) for v, w in zip(c, widths)))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(rows, handle, indent=1)
 
 
 if __name__ == "__main__":
