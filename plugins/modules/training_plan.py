@@ -73,7 +73,7 @@ options:
     description:
       - C(data_dir), C(results_dir), C(work_dir) and C(venv_bin) on the clients.
       - C(controller_results_dir), the controller's tree. Runs already there for the same system and model are
-        counted with the planned ones (the verifier counts them as one result): any earlier run makes the plan
+        counted with the planned ones (the verifier counts them as one result), so any earlier run makes the plan
         INVALID, an error unless O(allow_invalid).
     type: dict
     required: true
