@@ -759,6 +759,20 @@ class NetnsHosts:
                                    % (host, self.sshd_log(self.host(host))[-1000:]))
             time.sleep(0.05)
 
+    def outer_pid(self, host, pid):
+        """The pid, as seen from here, of the process that ``host`` knows as ``pid`` (a pid file written inside a
+        host holds its own namespace's number)."""
+        netns = self.host(host).netns
+        for candidate in _run(["ip", "netns", "pids", netns], check=False).stdout.split():
+            try:
+                with open("/proc/%s/status" % candidate) as handle:
+                    nspid = next(line.split()[1:] for line in handle if line.startswith("NSpid:"))
+            except (OSError, StopIteration):
+                continue
+            if nspid and nspid[-1] == str(pid):
+                return int(candidate)
+        raise HarnessError("no process %s inside %s" % (pid, host))
+
     def exec_argv(self, host, argv):
         """argv that runs ``argv`` inside ``host``'s namespaces (network, mounts, hostname, processes) without
         SSH."""

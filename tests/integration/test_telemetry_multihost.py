@@ -4,6 +4,7 @@ say exactly what happened."""
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -60,9 +61,17 @@ PLAY = """
 """
 
 
-def test_three_hosts_one_sampler_killed_one_host_cut(netns_hosts, tmp_path):
-    import subprocess
+def host_pids(harness, host):
+    """A callable giving the pids (as seen from here) of the processes inside ``host``."""
+    netns = harness.host(host).netns
 
+    def pids():
+        out = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True).stdout
+        return set(int(p) for p in out.split() if p.isdigit())
+    return pids
+
+
+def test_three_hosts_one_sampler_killed_one_host_cut(netns_hosts, tmp_path):
     harness = netns_hosts(n=3, python="/usr/bin/python3")
     host_root = tmp_path / "hosts"
     host_root.mkdir()
@@ -80,7 +89,8 @@ def test_three_hosts_one_sampler_killed_one_host_cut(netns_hosts, tmp_path):
         while not (host_root / "phase_done").exists():
             assert proc.poll() is None and time.time() < deadline, proc.communicate()[0][-5000:]
             time.sleep(0.2)
-        pid = int((host_root / "node2" / "run_1.pid").read_text())
+        # the pid file holds node2's own number for its sampler (every host has its own process namespace)
+        pid = harness.outer_pid("node2", int((host_root / "node2" / "run_1.pid").read_text()))
         os.kill(pid, 9)
         harness.cut("node3")
         (host_root / "faults_done").write_text("")
@@ -115,7 +125,9 @@ def test_three_hosts_one_sampler_killed_one_host_cut(netns_hosts, tmp_path):
          "node2_snapshot_start.json", "node2_snapshot_end.json", "snapshot_diff.json", "summary.json"])
 
     # node3's sampler was never told to stop: max_duration ends it
-    assert_no_sampler_left(host_root / "node1" / "run_1.jsonl", str(tmp_path))
-    assert_no_sampler_left(host_root / "node3" / "run_1.jsonl", str(tmp_path), timeout=60)
+    # each host's own jobs: node3's sampler rightly runs on until its max_duration while node1's must be gone
+    assert_no_sampler_left(host_root / "node1" / "run_1.jsonl", str(tmp_path), within=host_pids(harness, "node1"))
+    assert_no_sampler_left(host_root / "node3" / "run_1.jsonl", str(tmp_path), timeout=60,
+                           within=host_pids(harness, "node3"))
     lines = (host_root / "node3" / "run_1.jsonl").read_text().splitlines()
     assert json.loads(lines[-1])["ts"] - json.loads(lines[0])["ts"] <= 45.0

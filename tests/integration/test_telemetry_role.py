@@ -63,10 +63,13 @@ def processes_writing(path):
     return found
 
 
-def sampler_jobs(marker):
-    """async_wrapper / module processes of proc_sampler started by the playbooks of one test."""
+def sampler_jobs(marker, within=None):
+    """async_wrapper / module processes of proc_sampler started by the playbooks of one test (only those among the
+    pids ``within``, when given: one test host's)."""
     found = []
     for pid in _proc_entries():
+        if within is not None and pid not in within:
+            continue
         try:
             with open("/proc/%d/cmdline" % pid, "rb") as handle:
                 cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
@@ -79,6 +82,19 @@ def sampler_jobs(marker):
     return found
 
 
+def describe_process(pid):
+    """State, parent, pids in each namespace and command line of ``pid`` (for a failure message)."""
+    try:
+        with open("/proc/%d/status" % pid) as handle:
+            fields = dict(line.rstrip("\n").split(":\t", 1) for line in handle if ":\t" in line)
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")[:200]
+    except OSError as exc:
+        return "%d: %s" % (pid, exc)
+    return "%d state=%s ppid=%s nspid=%s cmd=%s" % (pid, fields.get("State"), fields.get("PPid"),
+                                                   fields.get("NSpid"), cmdline)
+
+
 def wait_for(condition, timeout):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -88,10 +104,14 @@ def wait_for(condition, timeout):
     return condition()
 
 
-def assert_no_sampler_left(series, marker, timeout=20):
+def assert_no_sampler_left(series, marker, timeout=20, within=None):
+    """No process writes ``series`` and no sampler job of the test is left (``within``: a callable giving the pids
+    of the one host to look at; another host's sampler may rightly still run)."""
     assert wait_for(lambda: not processes_writing(series), timeout), "a sampler still writes %s" % series
     # the async wrapper's watchdog polls its job every few seconds before it exits too
-    assert wait_for(lambda: not sampler_jobs(marker), timeout), "proc_sampler jobs left: %s" % sampler_jobs(marker)
+    scope = within or (lambda: None)
+    assert wait_for(lambda: not sampler_jobs(marker, scope()), timeout), "proc_sampler jobs left: %s" % [
+        describe_process(pid) for pid in sampler_jobs(marker, scope())]
 
 
 PHASE = """
