@@ -1,6 +1,9 @@
 """KV-cache per-run checks (spec 5.2 - 5.4; Table KVCache-1 and the CLOSED sequence locks)."""
 from __future__ import annotations
 
+import re
+import shlex
+
 from . import run_check
 from ..util import to_bool, to_int, to_number
 
@@ -106,4 +109,154 @@ def check_kv_summary(ctx):
                                   parameter="num_processes", expected=run.num_processes, actual=ranks))
     if not issues:
         issues.append(ctx.ok("%d options complete" % len(options), parameter="options"))
+    return issues
+
+
+# --- per-option values (Rules 6.3.1.1, Table KVCache-1; 6.3.2.1; 6.6.1 / 6.6.2) ---------------------------------
+# The wrapper flags that carry a Table KVCache-1 value, by table key.
+_OPTION_FLAGS = {"--model": "model", "--num-users": "num_users", "--duration": "duration",
+                 "--gpu-mem-gb": "gpu_mem_gb", "--cpu-mem-gb": "cpu_mem_gb",
+                 "--max-concurrent-allocs": "max_concurrent_allocs", "--generation-mode": "generation_mode"}
+_OPTION_DIR = re.compile(r"(?:^|/)option_(\d+)/trial_(\d+)/?$")
+
+
+def _parse_wrapper_command(command):
+    """{flag: value} of the wrapper part of one recorded mpirun command, or None if it is not a wrapper call."""
+    if not isinstance(command, str) or "--rank-output-base" not in command:
+        return None
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        argv = command.split()
+    flags = {}
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token.startswith("--") and token not in ("--bind-to", "--map-by", "--mca", "--npernode"):
+            if "=" in token:
+                key, value = token.split("=", 1)
+                flags[key] = value
+            elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                flags[token] = argv[i + 1]
+                i += 1
+            else:
+                flags[token] = True
+        i += 1
+    return flags
+
+
+def option_invocations(run):
+    """{option: {trial: flags}} from the run's recorded per-option commands; None when none are recorded.
+
+    Our collection records them as ``kvcache_invocations`` ({option, trial, command}); the upstream tool as
+    ``command_output_files`` (one mpirun command per option and trial, ``--rank-output-base .../option_O/trial_T``).
+    """
+    cached = getattr(run, "_kv_invocations", False)
+    if cached is not False:
+        return cached
+    meta = run.metadata if isinstance(run.metadata, dict) else {}
+    found = {}
+    entries = []
+    for entry in meta.get("kvcache_invocations") or []:
+        if isinstance(entry, dict):
+            entries.append((entry.get("option"), entry.get("trial"), entry.get("command")))
+    if not entries:
+        for entry in meta.get("command_output_files") or []:
+            if isinstance(entry, dict):
+                entries.append((None, None, entry.get("command")))
+    for option, trial, command in entries:
+        flags = _parse_wrapper_command(command)
+        if flags is None:
+            continue
+        match = _OPTION_DIR.search(str(flags.get("--rank-output-base") or "").rstrip("/") + "/")
+        if option is None and match:
+            option, trial = match.group(1), match.group(2)
+        if option is None:
+            continue
+        found.setdefault(str(option), {})[to_int(trial) if to_int(trial) is not None else len(found.get(
+            str(option), {}))] = flags
+    result = found or None
+    try:
+        run._kv_invocations = result
+    except AttributeError:
+        pass
+    return result
+
+
+def _same(expected, actual):
+    if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        return to_number(actual) == expected
+    return str(actual) == str(expected)
+
+
+@run_check("6.3.1.1", "each option ran the Table KVCache-1 values (per-option commands)", benchmarks=K)
+def check_kv_option_values(ctx):
+    run = ctx.run
+    sec = ctx.section("kv_cache")
+    table = sec.get("options") or {}
+    if not table:
+        return None
+    recorded = option_invocations(run)
+    if not recorded:
+        return ctx.warn("the run records no per-option commands: the Table KVCache-1 values of each option "
+                        "cannot be confirmed", parameter="options")
+    issues = []
+    closed = ctx.closed_division
+    lock_seed = (sec.get("closed_sequence") or {}).get("seed")
+    lock_trials = (sec.get("closed_sequence") or {}).get("trials")
+    trials = to_int(_setting(run, "trials"))
+    summary_options = run.summary.get("options") if isinstance(run.summary, dict) and isinstance(
+        run.summary.get("options"), dict) else {}
+    for name in sorted(set(table) | set(recorded)):
+        commands = recorded.get(name) or {}
+        values = table.get(name)
+        if values is None:
+            issues.append(ctx.invalid("option %s is not in Table KVCache-1 (options %s)"
+                                      % (name, ", ".join(sorted(table))), parameter="options.%s" % name,
+                                      expected=sorted(table), actual=name))
+            continue
+        if not commands:
+            if name in summary_options or closed:
+                issues.append(ctx.invalid("option %s has no recorded command: its values cannot be confirmed"
+                                          % name, parameter="options.%s" % name))
+            continue
+        wanted = lock_trials if closed and lock_trials else trials
+        if wanted and len(commands) != wanted:
+            issues.append(ctx.invalid("option %s records %d trial command(s), %s required"
+                                      % (name, len(commands), wanted), parameter="options.%s.trials" % name,
+                                      expected=wanted, actual=len(commands), rule_id="6.3.2.1"))
+        seen = set()
+        for trial in sorted(commands):
+            flags = commands[trial]
+            for flag, key in _OPTION_FLAGS.items():
+                expected = values.get(key)
+                if expected is None or (name, key) in seen:
+                    continue
+                actual = flags.get(flag)
+                if _same(expected, actual):
+                    continue
+                seen.add((name, key))
+                where = "option %s (%s) trial %s ran %s=%s, Table KVCache-1 fixes %s" % (
+                    name, values.get("name", ""), trial, flag[2:], actual if actual is not None else "(unset)",
+                    expected)
+                param = "options.%s.%s" % (name, key)
+                if key == "max_concurrent_allocs":
+                    issues.append(ctx.invalid(where + "; it is not a tunable in either division",
+                                              parameter=param, expected=expected, actual=actual))
+                elif closed:
+                    issues.append(ctx.open(where + "; only OPEN may change it", parameter=param,
+                                           expected=expected, actual=actual))
+                else:
+                    issues.append(ctx.ok(where + " (OPEN allows it)", parameter=param, expected=expected,
+                                         actual=actual))
+            seed = flags.get("--seed-base")
+            if closed and lock_seed is not None and not _same(lock_seed, seed) and (name, "seed") not in seen:
+                seen.add((name, "seed"))
+                issues.append(ctx.invalid("option %s trial %s ran --seed-base %s; CLOSED locks seed=%s"
+                                          % (name, trial, seed if seed is not None else "(unset)", lock_seed),
+                                          parameter="options.%s.seed" % name, expected=lock_seed, actual=seed,
+                                          rule_id="6.3.2.1"))
+    if not issues:
+        issues.append(ctx.ok("options %s ran the Table KVCache-1 values" % ", ".join(sorted(recorded)),
+                             parameter="options"))
     return issues
