@@ -10,7 +10,11 @@ short_description: Print and write the MLPerf Storage rules verification report
 description:
   - At the end of a playbook prints one table (run, benchmark, model, verdict, key metrics, first
     issues, then one line per result) and writes a JSON report and a JUnit XML file (one test case
-    per check) next to the verified results.
+    per check) into O(report_dir).
+  - Without O(report_dir) it never writes into a tree it was only asked to verify (C(playbooks/verify.yml),
+    a plain C(mlperf.storage.verify) task). The table is printed, no file is written, and a line says how to
+    keep the files. Only a verification whose task set C(report_beside_results) (the collection's benchmark
+    playbooks, verifying the tree they just made) gets its files written next to the verified results.
   - It reports what C(mlperf.storage.verify) returned (the C(mlperf_verify) key of its task result).
     When no such result was seen but the custom stats name a results directory
     (C(mlperf_results_dir)), it verifies that directory itself.
@@ -21,8 +25,10 @@ requirements:
 options:
   report_dir:
     description:
-      - Directory for the JSON and JUnit files. Default is the verified results directory itself
-        (the parent directory when a single run directory was verified).
+      - Directory for the JSON and JUnit files (created when missing).
+      - Unset, files are written only for a verification whose C(mlperf.storage.verify) task set
+        C(report_beside_results=true), into the verified results directory itself (the parent directory
+        when a single run directory was verified); every other verification writes no file.
     type: path
     env:
       - name: MLPERF_RULES_REPORT_DIR
@@ -89,6 +95,8 @@ except ImportError as exc:  # reported once at the end instead of breaking the p
     _IMPORT_ERROR = exc
 
 RESULT_KEY = "mlperf_verify"
+# Set by mlperf.storage.verify with report_beside_results=true: the play made this tree and may write into it.
+BESIDE_KEY = "mlperf_report_beside_results"
 
 
 def _writable_dir(path):
@@ -109,6 +117,7 @@ class CallbackModule(CallbackBase):
     def __init__(self, display=None):
         super().__init__(display=display)
         self.reports = {}  # results_dir -> report dict (last one wins)
+        self.beside = set()  # results dirs whose verifying task allowed writing into them
 
     # -- collecting ------------------------------------------------------------------------
     def _collect(self, result):
@@ -117,7 +126,12 @@ class CallbackModule(CallbackBase):
             return
         report = data.get(RESULT_KEY)
         if isinstance(report, dict) and report.get("results_dir"):
-            self.reports[report["results_dir"]] = report
+            path = report["results_dir"]
+            self.reports[path] = report
+            if data.get(BESIDE_KEY) is True:
+                self.beside.add(path)
+            else:
+                self.beside.discard(path)
 
     def v2_runner_on_ok(self, result):
         self._collect(result)
@@ -136,10 +150,13 @@ class CallbackModule(CallbackBase):
         self.reports[path] = verify_tree(path, edition=data.get("mlperf_edition")).to_dict()
 
     def _target_dir(self, report):
+        """Where the files go: report_dir, else beside a tree the play made, else None (nothing is written)."""
         configured = self.get_option("report_dir")
         if configured:
             return configured
         path = report.get("results_dir")
+        if path not in self.beside:
+            return None
         runs = report.get("runs") or []
         if len(runs) == 1 and runs[0].get("path") in (None, ".", os.path.basename(path or "")):
             return os.path.dirname(path)
@@ -148,6 +165,8 @@ class CallbackModule(CallbackBase):
     def _write(self, report, multiple):
         name = self.get_option("report_name")
         target = self._target_dir(report)
+        if target is None:
+            return None
         if not _writable_dir(target):
             raise OSError("%s is read-only (no write permission bits); set report_dir" % target)
         if multiple and self.get_option("report_dir"):
@@ -177,8 +196,12 @@ class CallbackModule(CallbackBase):
             if not self.get_option("write_files"):
                 continue
             try:
-                json_path, xml_path = self._write(report, multiple)
-                self._display.display("rules report: %s, %s" % (json_path, xml_path))
+                written = self._write(report, multiple)
+                if written is None:
+                    self._display.display("rules report: no files written (a verified tree is never written to); "
+                                          "set report_dir (MLPERF_RULES_REPORT_DIR) to keep the JSON and JUnit")
+                else:
+                    self._display.display("rules report: %s, %s" % written)
             except OSError as exc:
                 self._display.warning("mlperf.storage.rules_report: cannot write the report files for %s: %s"
                                       % (path, exc))

@@ -50,6 +50,15 @@ options:
     description: Return C(ansible_stats) so the verdict reaches C(set_stats) custom data and AWX artifacts.
     type: bool
     default: true
+  report_beside_results:
+    description:
+      - Let the report callback C(mlperf.storage.rules_report) write its JSON and JUnit files into the verified
+        directory when its C(report_dir) option is not set. Only for a tree the play itself made, as the
+        collection's benchmark playbooks do.
+      - Off by default, so verifying never writes into the tree it checks; the task itself writes only
+        O(report_file).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -59,7 +68,8 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - The report callback C(mlperf.storage.rules_report) prints and writes the same report when enabled.
+  - The report callback C(mlperf.storage.rules_report) prints the same report when enabled, and writes it
+    where its C(report_dir) option says (or, with O(report_beside_results=true), into the verified directory).
 author:
   - mlperf.storage contributors
 """
@@ -123,6 +133,10 @@ report_file:
   description: Where the verify report was written.
   returned: when report_file was given
   type: str
+mlperf_report_beside_results:
+  description: Always V(true); tells the report callback it may write its files into the verified directory.
+  returned: when report_beside_results is true
+  type: bool
 ansible_stats:
   description: Custom stats (C(mlperf_verdict), C(mlperf_results_dir), C(mlperf_run_ids), C(mlperf_edition)),
     global (C(per_host=false)).

@@ -79,12 +79,55 @@ def test_reports_from_stats_when_no_task_result_was_seen(tree, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_never_raises_and_leaves_read_only_trees_alone(tree, tmp_path):
+def test_a_verified_tree_is_never_written_without_report_dir(tree):
+    """No report_dir and no report_beside_results from the task: the table only, no file anywhere in the tree."""
+    report = verify_tree(tree).to_dict()
+    before = sorted(os.path.relpath(os.path.join(d, f), tree) for d, _, files in os.walk(tree) for f in files)
+    cb = load_callback()
+    cb.v2_runner_on_ok(task_result({"mlperf_verify": report}))
+    cb.v2_playbook_on_stats(SimpleNamespace(custom=None))
+    after = sorted(os.path.relpath(os.path.join(d, f), tree) for d, _, files in os.walk(tree) for f in files)
+    assert after == before
+    text = displayed(cb)
+    assert "MLPerf Storage rules verification: INVALID" in text
+    assert "no files written" in text and "MLPERF_RULES_REPORT_DIR" in text
+    cb._display.warning.assert_not_called()
+
+
+def test_report_beside_results_writes_into_the_tree_the_play_made(tree):
+    report = verify_tree(tree).to_dict()
+    cb = load_callback()
+    cb.v2_runner_on_ok(task_result({"mlperf_verify": report, "mlperf_report_beside_results": True}))
+    cb.v2_playbook_on_stats(SimpleNamespace(custom=None))
+    written = json.loads(open(os.path.join(tree, "mlperf-rules-report.json"), encoding="utf-8").read())
+    assert written["results_dir"] == tree and written["verdict"] == report["verdict"]
+    assert ET.parse(os.path.join(tree, "mlperf-rules-report.junit.xml")).getroot().tag == "testsuites"
+
+
+def test_report_dir_wins_over_report_beside_results(tree, tmp_path):
+    report = verify_tree(tree).to_dict()
+    cb = load_callback(report_dir=str(tmp_path / "elsewhere"))
+    cb.v2_runner_on_ok(task_result({"mlperf_verify": report, "mlperf_report_beside_results": True}))
+    cb.v2_playbook_on_stats(SimpleNamespace(custom=None))
+    assert (tmp_path / "elsewhere" / "mlperf-rules-report.json").exists()
+    assert not os.path.exists(os.path.join(tree, "mlperf-rules-report.json"))
+
+
+def test_a_later_plain_verification_withdraws_the_permission(tree):
+    report = verify_tree(tree).to_dict()
+    cb = load_callback()
+    cb.v2_runner_on_ok(task_result({"mlperf_verify": report, "mlperf_report_beside_results": True}))
+    cb.v2_runner_on_ok(task_result({"mlperf_verify": report}))
+    cb.v2_playbook_on_stats(SimpleNamespace(custom=None))
+    assert not os.path.exists(os.path.join(tree, "mlperf-rules-report.json"))
+
+
+def test_never_raises_and_leaves_read_only_trees_alone(tree):
     report = verify_tree(tree).to_dict()
     os.chmod(tree, 0o555)
     try:
-        cb = load_callback()  # default: write next to the results
-        cb.v2_runner_on_ok(task_result({"mlperf_verify": report}))
+        cb = load_callback()  # the task allowed writing beside the results, but the tree is read-only
+        cb.v2_runner_on_ok(task_result({"mlperf_verify": report, "mlperf_report_beside_results": True}))
         cb.v2_playbook_on_stats(SimpleNamespace(custom=None))
     finally:
         os.chmod(tree, 0o755)
