@@ -8,13 +8,20 @@ See tests/standins/README.md. Standard library only (it runs under the scratch e
 status 2 = options the wrapper would not accept; 3 = no recording; 0 = the rank's result file was written.
 """
 import argparse
+import glob
+import json
 import os
+import re
 import shutil
 import sys
 import time
 
-RECORDED_RANK_FILE = ("closed/NewFW/results/Solidigm_D7-PS1010_7TB_Gen5_NVMe_TLC/kv_cache/llama3.1-8b/run/"
-                      "20260713_173041/option_1/trial_0/rank_0/kvcache_results_20260713_173043.json")
+RECORDED_RUN = ("closed/NewFW/results/Solidigm_D7-PS1010_7TB_Gen5_NVMe_TLC/kv_cache/llama3.1-8b/run/"
+                "20260713_173041")
+RECORDED_RANK_FILE = RECORDED_RUN + "/option_1/trial_0/rank_0/kvcache_results_20260713_173043.json"
+# the wrapper flags that carry an option's values (what identifies a published option)
+VALUE_FLAGS = ("--model", "--num-users", "--duration", "--gpu-mem-gb", "--cpu-mem-gb", "--max-concurrent-allocs",
+               "--generation-mode")
 MODELS = ("tiny-1b", "mistral-7b", "llama2-7b", "llama3.1-8b", "llama3.1-70b-instruct")
 
 
@@ -48,6 +55,25 @@ def parser():
     return p
 
 
+def published_option(run_dir, args):
+    """The published option whose recorded wrapper command carries exactly these values, else None."""
+    wanted = {"--model": args.model, "--num-users": str(args.num_users), "--duration": str(args.duration),
+              "--gpu-mem-gb": "%g" % args.gpu_mem_gb, "--cpu-mem-gb": "%g" % args.cpu_mem_gb,
+              "--max-concurrent-allocs": str(args.max_concurrent_allocs), "--generation-mode": args.generation_mode}
+    meta = json.load(open(glob.glob(os.path.join(run_dir, "*_metadata.json"))[0], encoding="utf-8"))
+    for entry in meta.get("command_output_files") or []:
+        argv = entry.get("command", "").split()
+        found = re.search(r"/option_(\d+)/trial_\d+$", argv[argv.index("--rank-output-base") + 1]) \
+            if "--rank-output-base" in argv else None
+        if not found:
+            continue
+        got = {f: argv[argv.index(f) + 1] for f in VALUE_FLAGS if f in argv}
+        got = {f: ("%g" % float(v) if f.endswith("-mem-gb") else v) for f, v in got.items()}
+        if got == wanted:
+            return found.group(1)
+    return None
+
+
 def rank():
     for name in ("OMPI_COMM_WORLD_RANK", "PMI_RANK"):
         if name in os.environ:
@@ -67,6 +93,15 @@ def main(argv):
         sys.stderr.write("no recorded rank file under MLPERF_REPLAY_CORPUS=%r\n" % corpus)
         return 3
     me = rank()
+    option = published_option(os.path.join(corpus, RECORDED_RUN), args)
+    if option:
+        # the published option's own output (trial 0, the recorded log of exactly these values)
+        log = glob.glob(os.path.join(corpus, RECORDED_RUN, "kvcache_opt%s_trial0_*.stdout.log" % option))
+        if me == 0 and log:
+            sys.stdout.write(open(log[0], encoding="utf-8").read().split("### MEMORY SAFETY CHECK ###")[0])
+        print("KV Cache Wrapper (replay stand-in) - replaying published option %s" % option)
+    else:
+        print("KV Cache Wrapper (replay stand-in) - no published option ran these values; option 1's rank file")
     out_dir = os.path.join(args.rank_output_base, "rank_%d" % me)
     os.makedirs(out_dir, exist_ok=True)
     os.makedirs(os.path.join(args.rank_cache_base, "rank_%d" % me), exist_ok=True)
