@@ -241,7 +241,7 @@ def test_every_registered_run_check_has_a_case_or_a_dedicated_test():
         "check_single_host_accelerators", "check_training_fs_separation", "check_datasize_leaf",
         "check_checkpoint_data_ratio", "check_checkpoint_fs_separation", "check_vdb_preview",
         "check_vdb_ground_truth", "check_vdb_fs_separation", "check_layout_matches_metadata", "check_leaf_files",
-        "check_kv_option_values"}  # per-option values: tests/unit/rules/test_rules_kv_options.py
+        "check_kv_option_values", "check_vdb_index_params"}  # tests/unit/rules/test_rules_kv_options.py, test_rules_vdb_values.py
     assert {s.name for s in RUN_SPECS} <= covered
 
 

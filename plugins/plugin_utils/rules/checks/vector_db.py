@@ -116,6 +116,9 @@ def check_vdb_metrics(ctx):
         if to_number(run.summary.get(key)) is None:
             issues.append(ctx.invalid("query metric %s is missing" % key, parameter=key))
     recall = vdb_recall(run.summary)
+    if recall is None and isinstance(run.vdb_verdict, dict):
+        # 5.3.2: recall may be reported by the ground-truth verdict when the summary carries none
+        recall = vdb_recall({"recall": run.vdb_verdict.get("recall_summary")})
     if recall is None:
         issues.append(ctx.invalid("recall is not reported", parameter="recall", rule_id="5.3.2"))
     elif recall <= 0.0:
@@ -175,3 +178,39 @@ def check_vdb_path_args(ctx):
 @run_check("5.4.2", "storage and results on different filesystems", benchmarks=V, planned=False)
 def check_vdb_fs_separation(ctx):
     return fs_separation_check(ctx)
+
+
+def vdb_index_params(run):
+    """The recorded index build parameters: our metadata's parameters.index, else the tool's args; {} if none."""
+    meta = run.metadata if isinstance(run.metadata, dict) else {}
+    index = get_path(meta, "parameters.index")
+    if isinstance(index, dict) and index:
+        return {k: v for k, v in index.items() if k not in ("index_type", "metric_type")}
+    args = run.args if isinstance(run.args, dict) else {}
+    params = args.get("index_params")
+    return dict(params) if isinstance(params, dict) else {}
+
+
+@run_check("5.6.4", "index build parameters are ones CLOSED may tune", benchmarks=V, commands=("run", "datagen"))
+def check_vdb_index_params(ctx):
+    run = ctx.run
+    index = vdb_field(run, "vdb_index") or vdb_field(run, "index_type") or run.layout.get("index")
+    index = str(index).upper() if index else None
+    tunable = (ctx.section("vector_database").get("index_build_params") or {}).get(index)
+    params = vdb_index_params(run)
+    if tunable is None or not params:
+        return None  # another index (5.6.3 decides) or nothing recorded (the reference build of the tool's config)
+    issues = []
+    for key in sorted(params):
+        value = to_number(params[key])
+        if key not in tunable:
+            issues.append(ctx.open("build parameter %s is not a %s parameter CLOSED may tune (%s): OPEN only"
+                                   % (key, index, ", ".join(tunable)), parameter="index.%s" % key,
+                                   expected=tunable, actual=params[key]))
+        elif value is None or value <= 0 or value != int(value):
+            issues.append(ctx.invalid("build parameter %s=%r is not a positive whole number" % (key, params[key]),
+                                      parameter="index.%s" % key, expected="> 0", actual=params[key]))
+    if not issues:
+        issues.append(ctx.ok("%s build parameters %s" % (index, ", ".join("%s=%s" % kv for kv in sorted(
+            params.items()))), parameter="index"))
+    return issues
