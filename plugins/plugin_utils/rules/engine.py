@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from .checks import Ctx, all_checks
-from .edition import DEFAULT_EDITION, EditionError, load_edition, normalize_edition
+from .edition import DEFAULT_EDITION, EditionError, detect_run_edition, load_edition, normalize_edition
 from .issues import CLOSED, INFO, INVALID, WARNING, Issue, sort_for_display, verdict_of, worst
 from .loader import ParseError, check_checksum_mode, iter_run_dirs, load_run, parse_yaml_text, run_from_metadata
 from .metrics import aggregate, run_metrics
@@ -53,25 +53,50 @@ def run_checks(specs, ctx, subject_issues=None):
 
 
 def _resolve_edition(explicit, run, submission_editions):
-    """(Edition, issues): explicit > run's own record > submission.yaml > default."""
+    """(Edition, issues, (basis, reason)). Strongest first: the caller's verify_edition; the edition the run recorded;
+    the tool version it recorded; <division>/<org>/submission.yaml; the format of its metadata; the default.
+
+    Each run is judged under its own edition (a tree may mix editions; a result whose runs differ is EDN-03)."""
     issues = []
     declared = submission_editions.get((run.division, run.org))
     if isinstance(declared, SubmissionYamlError):
         issues.append(Issue(INVALID, "%s; the submission's edition cannot be read (fix the file)" % declared,
                             parameter="submission.yaml", rule_id="EDN-01", check="resolve_edition"))
         declared = None
-    candidates = [("requested", explicit), ("run", run.edition_hint), ("submission.yaml", declared)]
-    for source, name in candidates:
+    found = detect_run_edition(run.metadata, run.metadata_file, run.provenance)
+    by_kind = {}
+    for kind, name, reason in found:
+        by_kind.setdefault(kind, (name, reason))
+    candidates = [("requested", explicit, "given by verify_edition (the caller's edition option)")]
+    for kind in ("recorded", "tool_version"):
+        if kind in by_kind:
+            candidates.append((kind,) + by_kind[kind])
+    if declared:
+        candidates.append(("submission.yaml", declared, "declared in %s/%s/submission.yaml" % (run.division, run.org)))
+    if "format" in by_kind:
+        candidates.append(("format",) + by_kind["format"])
+    unrecognised = None
+    for source, name, reason in candidates:
         if not name:
+            unrecognised = unrecognised or reason
             continue
         try:
-            return load_edition(name), issues
+            ed = load_edition(name)
         except EditionError as exc:
             issues.append(Issue(INVALID, "%s (from %s); judged under edition %s instead" % (exc, source,
                                                                                            DEFAULT_EDITION),
                                 parameter="edition", actual=name, rule_id="EDN-01", check="resolve_edition"))
-            break
-    return load_edition(DEFAULT_EDITION), issues
+            return load_edition(DEFAULT_EDITION), issues, ("default", "default %s (the edition %s %s is unknown)" % (
+                DEFAULT_EDITION, name, reason))
+        fmt = by_kind.get("format")
+        if source != "format" and fmt and fmt[0] and fmt[0] != ed.name:
+            issues.append(Issue(CLOSED, "judged under edition %s (%s), but the run's metadata has the format of "
+                                "edition %s" % (ed.name, reason, fmt[0]), severity=WARNING, parameter="edition",
+                                expected=ed.name, actual=fmt[0], rule_id="EDN-04", check="resolve_edition"))
+        return ed, issues, (source, reason)
+    why = unrecognised or ("no edition recorded and no metadata format recognised" if run.metadata is not None
+                           else "no metadata to recognise an edition from")
+    return load_edition(DEFAULT_EDITION), issues, ("default", "default %s (%s)" % (DEFAULT_EDITION, why))
 
 
 def _resolve_division(run, edition, requested=None):
@@ -94,9 +119,10 @@ def _resolve_division(run, edition, requested=None):
 def verify_loaded_run(run, edition=None, division=None, package_checks=False, submission_editions=None):
     """Verify one loaded Run in place (sets run.verdict, run.result_issues ...) and return it."""
     run_specs, _ = all_checks()
-    ed, ed_issues = _resolve_edition(edition, run, submission_editions or {})
+    ed, ed_issues, ed_reason = _resolve_edition(edition, run, submission_editions or {})
     div, div_issues = _resolve_division(run, ed, division)
     run.edition_name = ed.name
+    run.edition_basis, run.edition_source = ed_reason
     run.effective_division = div
     ctx = Ctx(ed, div, planned=run.planned, run=run)
     pre = list(run.load_issues) + ed_issues + div_issues
@@ -129,6 +155,7 @@ def run_to_dict(run) -> dict:
         "accelerator": run.accelerator,
         "num_processes": run.num_processes,
         "edition": getattr(run, "edition_name", None),
+        "edition_source": getattr(run, "edition_source", None),
         "source": run.source,
         "verdict": run.verdict,
         "recorded_verification": recorded.upper() if isinstance(recorded, str) else None,
@@ -221,6 +248,16 @@ def verify_group(group, package_checks=False):
 # ----------------------------------------------------------------------------------------------
 # reports and the public entry points
 # ----------------------------------------------------------------------------------------------
+_BASIS_TEXT = {
+    "requested": "given by verify_edition",
+    "recorded": "recorded by the run",
+    "tool_version": "detected from the tool version",
+    "submission.yaml": "declared in submission.yaml",
+    "format": "detected from the metadata format",
+    "default": "default",
+}
+
+
 class Report:
     def __init__(self, results_dir, runs, groups, edition):
         self.results_dir = results_dir
@@ -229,6 +266,24 @@ class Report:
         self.edition = edition
         self.verdict = worst([r.verdict for r in runs] + [g.verdict for g in groups])
         self.empty_reason = None
+        self.explicit_edition = None
+
+    @property
+    def edition_source(self):
+        """Which edition was applied to how many runs, and on what basis (detected, recorded, given ...)."""
+        if not self.runs:
+            return ("given by verify_edition" if self.explicit_edition else "no runs")
+        per = {}
+        for run in self.runs:
+            basis = _BASIS_TEXT.get(getattr(run, "edition_basis", None), "default")
+            per.setdefault(run.edition_name, {}).setdefault(basis, 0)
+            per[run.edition_name][basis] += 1
+        parts = []
+        for name in sorted(per):
+            total = sum(per[name].values())
+            how = ", ".join("%s: %d" % (basis, n) for basis, n in sorted(per[name].items()))
+            parts.append("edition %s for %d run%s (%s)" % (name, total, "" if total == 1 else "s", how))
+        return "; ".join(parts)
 
     def to_dict(self) -> dict:
         counts = {}
@@ -238,6 +293,7 @@ class Report:
             "results_dir": self.results_dir,
             "verdict": self.verdict,
             "edition": self.edition,
+            "edition_source": self.edition_source,
             "counts": counts,
             "runs": [run_to_dict(r) for r in self.runs],
             "submissions": [g.to_dict() for g in self.groups],
@@ -304,6 +360,7 @@ def verify_tree(path, edition=None, package_checks=False, checksums="sha256") ->
     if not runs:
         empty = Report(root, [], [], normalize_edition(edition))
         empty.verdict = INVALID
+        empty.explicit_edition = edition
         empty.empty_reason = "no run directories found under %s" % root
         return empty
     names = sorted(set(r.edition_name for r in runs))

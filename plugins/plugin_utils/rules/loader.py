@@ -78,6 +78,7 @@ class Run:
         self.files = []
         self.load_issues = []
         self.edition_hint = None
+        self.provenance = None  # provenance.json, read for the edition it records
 
     # -- derived values -------------------------------------------------------------------
     @property
@@ -664,6 +665,7 @@ def load_run(path, results_root=None, checksums="sha256") -> Run:
         run.fs_separation = _load_json_file(run, "fs_separation.json", "LOAD-08")
     if "provenance.json" in top:
         prov = _load_json_file(run, "provenance.json", "LOAD-08", required=False)
+        run.provenance = prov if isinstance(prov, dict) else None
         if isinstance(prov, dict) and prov.get("rules_edition") and not run.edition_hint:
             run.edition_hint = str(prov["rules_edition"])
     _verify_checksums(run, top, checksums)

@@ -127,6 +127,9 @@ def check_training_datagen_present(ctx):
 
 @group_check("2.1.12", "datasize phase present", benchmarks=("training",))
 def check_training_datasize_present(ctx):
+    absent = ctx.edition.not_required(ctx, "datasize_leaf", parameter="datasize")
+    if absent is not None:
+        return absent
     if _phase(ctx.group, "datasize"):
         return ctx.ok("datasize leaf present", parameter="datasize")
     return ctx.invalid("no datasize leaf: the dataset-size calculation is not documented", parameter="datasize")

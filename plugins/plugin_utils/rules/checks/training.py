@@ -381,6 +381,9 @@ def check_training_path_args(ctx):
 
 
 def fs_separation_check(ctx):
+    absent = ctx.edition.not_required(ctx, "fs_separation", parameter="fs_separation.json")
+    if absent is not None:
+        return absent
     run = ctx.run
     if run.data_access_protocol == "object":
         return ctx.ok("object storage: filesystem separation does not apply", parameter="fs_separation.json")
@@ -409,6 +412,9 @@ def check_training_fs_separation(ctx):
 @run_check("3.3.1-DATASIZE", "datasize leaf records its inputs and results", benchmarks=T, commands=("datasize",),
            planned=False)
 def check_datasize_leaf(ctx):
+    absent = ctx.edition.not_required(ctx, "datasize_leaf", parameter="datasize")
+    if absent is not None:
+        return absent
     run = ctx.run
     issues = []
     for key in ("dataset.num_files_train", "dataset.num_subfolders_train", "dataset.total_disk_bytes"):
