@@ -112,6 +112,8 @@ def test_two_playbooks_on_one_results_directory_then_interrupted_run_cleans_up(t
         assert {k: v for k, v in after.items() if k in before and not k.endswith(".log")} == {
             k: v for k, v in before.items() if not k.endswith(".log")}  # logs grow; nothing else changed
 
+        tail.terminate()  # ours, not the run's: the cleanup check below counts what names the run directory
+        tail.wait()
         _interrupt_and_check_cleanup(first, leaf, signal.SIGTERM)
     finally:
         for proc in (first, tail):

@@ -122,8 +122,10 @@ def test_layout_and_leaf_files(vdb):
     model_dir = vdb["model_dir"]
     assert sorted(p.name for p in model_dir.iterdir() if p.is_dir()) == ["datagen", "run"]
     datagens = sorted((model_dir / "datagen").iterdir())
-    runs = sorted((model_dir / "run").iterdir())
+    runs = sorted(p for p in (model_dir / "run").iterdir() if p.is_dir())
     assert len(datagens) == 1 and len(runs) == 5
+    # the report play ran after the benchmark play: the run folder's rollups, next to the run directories
+    assert sorted(p.name for p in (model_dir / "run").iterdir() if not p.is_dir()) == ["results.csv", "results.json"]
     gen = datagens[0]
     for name in ("summary.json", "vector_database_datagen.stdout.log", "vector_database_datagen.stderr.log",
                  "vector_database_%s_metadata.json" % gen.name, "CHECKSUMS.sha256"):
@@ -150,7 +152,7 @@ def test_load_summary(vdb):
 
 
 def test_run_summaries_recall_and_metadata(vdb):
-    for run in sorted((vdb["model_dir"] / "run").iterdir()):
+    for run in sorted(p for p in (vdb["model_dir"] / "run").iterdir() if p.is_dir()):
         summary = json.loads((run / "summary.json").read_text())
         for key in ("throughput_qps", "mean_latency_ms", "p95_latency_ms", "p99_latency_ms", "p999_latency_ms",
                     "total_time_seconds"):
