@@ -210,3 +210,26 @@ def test_only_the_benchmark_playbooks_let_the_callback_write_beside_their_tree()
     (verify,) = verify_tasks("playbooks/verify.yml")
     assert verify["report_beside_results"] is False
     assert "report_file" in verify  # the verify report goes where verify_report says, nowhere else
+
+
+def test_a_verify_task_of_a_run_playbook_gets_the_report_beside_its_tree(tmp_path, monkeypatch):
+    """The wiring the results role uses, without running a benchmark: report_beside_results reaches the callback."""
+    for key in list(os.environ):
+        if key.startswith("MLPERF_RULES_REPORT_"):
+            monkeypatch.delenv(key)
+    tree = copy_corpus(tmp_path / "results", NEWFW_C)
+    play = tmp_path / "play.yml"
+    play.write_text("- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+                    "    - mlperf.storage.verify:\n        path: %s\n        report_beside_results: %s\n"
+                    % (tree, "'{{ beside }}'"))
+    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_NOCOLOR="1")
+    for beside in ("false", "true"):
+        proc = subprocess.run([PLAYBOOK, str(play), "-e", "beside=%s" % beside], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        written = os.path.exists(os.path.join(tree, "mlperf-rules-report.json"))
+        assert written == (beside == "true"), proc.stdout
+    report = json.loads(open(os.path.join(tree, "mlperf-rules-report.json"), encoding="utf-8").read())
+    assert report["results_dir"] == tree and report["verdict"] == "CLOSED"
+    assert os.path.exists(os.path.join(tree, "mlperf-rules-report.junit.xml"))
+    assert "rules report: %s" % os.path.join(tree, "mlperf-rules-report.json") in proc.stdout
