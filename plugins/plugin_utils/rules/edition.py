@@ -7,6 +7,8 @@ import re
 
 import yaml
 
+from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.util import get_path
+
 EDITIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "editions")
 DEFAULT_EDITION = "3.0"
 
@@ -150,12 +152,7 @@ _ABSENT = object()
 
 
 def _lookup(data, dotted):
-    cur = data
-    for part in dotted.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return _ABSENT
-        cur = cur[part]
-    return cur
+    return get_path(data, dotted, _ABSENT)
 
 
 @functools.lru_cache(maxsize=None)
