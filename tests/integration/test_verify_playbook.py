@@ -233,3 +233,15 @@ def test_a_verify_task_of_a_run_playbook_gets_the_report_beside_its_tree(tmp_pat
     assert report["results_dir"] == tree and report["verdict"] == "CLOSED"
     assert os.path.exists(os.path.join(tree, "mlperf-rules-report.junit.xml"))
     assert "rules report: %s" % os.path.join(tree, "mlperf-rules-report.json") in proc.stdout
+
+
+def test_docs_name_every_check_by_its_rule():
+    """docs/verify.md has a row for every registered check's rule id (what OPEN and INVALID mean for it)."""
+    from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.checks import all_checks
+    run_checks, group_checks = all_checks()
+    with open(os.path.join(REPO, "docs", "verify.md"), encoding="utf-8") as fh:
+        rows = [line for line in fh if line.startswith("| `")]
+    ids = sorted(set(spec.rule_id for spec in run_checks + group_checks))
+    assert len(ids) > 40
+    undocumented = [rid for rid in ids if not any("`%s`" % rid in row.split("|")[1] for row in rows)]
+    assert undocumented == []
