@@ -54,13 +54,15 @@ def awx_envvars(proj):
             "ANSIBLE_CALLBACKS_ENABLED": cfg.get("defaults", "callbacks_enabled")}
 
 
-def run_job(tmp_path, proj, playbook, extravars, inventory="localhost ansible_connection=local\n", cmdline=None):
+def run_job(tmp_path, proj, playbook, extravars, inventory="localhost ansible_connection=local\n", cmdline=None,
+            envvars=None):
     private = tmp_path / ("job-" + playbook.replace(".yml", ""))
     (private / "inventory").mkdir(parents=True)
     (private / "inventory" / "hosts").write_text(inventory)
     kwargs = {"cmdline": cmdline} if cmdline else {}
     result = ansible_runner.run(private_data_dir=str(private), project_dir=str(proj), playbook=playbook,
-                                extravars=extravars, envvars=awx_envvars(proj), quiet=True, **kwargs)
+                                extravars=extravars, envvars=dict(awx_envvars(proj), **(envvars or {})), quiet=True,
+                                **kwargs)
     stdout = result.stdout.read()
     artifacts = {}
     task_paths = []
@@ -86,8 +88,10 @@ def tree(tmp_path):
 
 
 def test_verify_job_artifacts_and_callback_files(tmp_path, project, tree):
+    reports = tmp_path / "reports"  # the job's report_dir: a verify job never writes into the tree it checks
     result, out, artifacts, task_paths = run_job(tmp_path, project, "verify.yml",
-                                                 {"verify_results_dir": str(tree)})
+                                                 {"verify_results_dir": str(tree)},
+                                                 envvars={"MLPERF_RULES_REPORT_DIR": str(reports)})
     assert result.rc == 0 and result.status == "successful", out[-3000:]
     # the job ran the installed collection, not the checkout
     installed = str(project / "collections" / "ansible_collections" / "mlperf" / "storage")
@@ -96,11 +100,12 @@ def test_verify_job_artifacts_and_callback_files(tmp_path, project, tree):
     assert artifacts["mlperf_results_dir"] == str(tree)
     runs = [p for p in (tree / "unet3d" / "run").iterdir() if p.is_dir()]
     assert len(artifacts["mlperf_run_ids"]) == len(runs) + 2  # runs + datagen + datasize
-    # the callback enabled by the project's ansible.cfg printed the table and wrote its files
+    # the callback enabled by the project's ansible.cfg printed the table and wrote its files to report_dir
     assert "MLPerf Storage rules verification: CLOSED" in out
-    report = json.loads((tree / "mlperf-rules-report.json").read_text())
+    assert not (tree / "mlperf-rules-report.json").exists() and not (tree / "mlperf-rules-report.junit.xml").exists()
+    report = json.loads((reports / "mlperf-rules-report.json").read_text())
     assert report["verdict"] == "CLOSED" and report["results_dir"] == str(tree)
-    junit = ET.parse(str(tree / "mlperf-rules-report.junit.xml")).getroot()
+    junit = ET.parse(str(reports / "mlperf-rules-report.junit.xml")).getroot()
     assert junit.tag == "testsuites" and int(junit.get("tests")) > 0 and junit.get("failures") == "0"
 
 
