@@ -11,7 +11,6 @@ training run holds one output.json per rank, logs and telemetry: tens of MiB).
 Prints, best of --repeat, the time (wall and CPU) to verify the tree with the manifest checked for
 presence only and with every listed file hashed (the default). A quick run: --runs 20 --repeat 1.
 """
-import argparse
 import os
 import shutil
 import sys
@@ -21,7 +20,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from verify_throughput import REPO, build_synthetic  # noqa: E402,F401  (REPO puts .collections on sys.path)
+# REPO is imported for its side effect: it puts the collection on sys.path
+from verify_throughput import REPO, build_synthetic, corpus_missing, tree_arguments  # noqa: E402,F401
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _results  # noqa: E402
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import verify_tree  # noqa: E402
@@ -42,15 +42,10 @@ def timed(path, repeat, checksums):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--corpus", default=os.environ.get("MLPERF_CORPUS",
-                                                           os.path.join(os.path.dirname(REPO), "shared", "corpus")))
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = tree_arguments(__doc__)
     parser.add_argument("--pad-mb", type=float, default=0.0)
     args = parser.parse_args()
-    if not os.path.isdir(os.path.join(args.corpus, "closed")):
-        print("corpus not found at %s (set --corpus or MLPERF_CORPUS)" % args.corpus)
+    if corpus_missing(args.corpus):
         return 2
     tmp = tempfile.mkdtemp(prefix="mlperf-verify-sealed-bench-")
     try:

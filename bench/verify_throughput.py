@@ -54,15 +54,27 @@ def build_synthetic(corpus, dest, target_runs):
     return made
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def tree_arguments(doc):
+    """The options every verify bench takes: synthetic tree size, corpus, repetitions."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--corpus", default=os.environ.get("MLPERF_CORPUS",
                                                            os.path.join(os.path.dirname(REPO), "shared", "corpus")))
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    if not os.path.isdir(os.path.join(args.corpus, "closed")):
-        print("corpus not found at %s (set --corpus or MLPERF_CORPUS)" % args.corpus)
+    return parser
+
+
+def corpus_missing(corpus):
+    """True (after saying so) when the corpus the synthetic trees are copied from is absent."""
+    if os.path.isdir(os.path.join(corpus, "closed")):
+        return False
+    print("corpus not found at %s (set --corpus or MLPERF_CORPUS)" % corpus)
+    return True
+
+
+def main():
+    args = tree_arguments(__doc__).parse_args()
+    if corpus_missing(args.corpus):
         return 2
 
     elapsed, report = timed(args.corpus, args.repeat)

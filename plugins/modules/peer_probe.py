@@ -95,8 +95,7 @@ def main():
     # without an ssh client every peer fails the same way; say so per peer instead of failing the task
     ssh = module.get_bin_path("ssh")
     for name, host in peers:
-        target = _ssh.ssh_target(host, ssh_args=module.params["ssh_args"], ssh_bin=ssh) if ssh else \
-            {"hostname": host, "port": _ssh.DEFAULT_PORT}
+        target = _ssh.ssh_target(host, ssh_args=module.params["ssh_args"], ssh_bin=ssh)  # no ssh: name, port 22
         entry = {"host": host, "hostname": target["hostname"], "port": target["port"], "resolves": False,
                  "address": None, "ssh_ok": False, "error": None}
         try:

@@ -16,16 +16,23 @@ import json
 import os
 
 
-def abandoned_run_ids(run_base, limit=50):
-    """Run ids of the most recent ``limit`` incomplete runs under ``run_base`` (``<base>/<ts>/*_metadata.json``)."""
-    found = []
-    for path in sorted(glob.glob(os.path.join(glob.escape(run_base), "*", "*_metadata.json")), reverse=True):
+def _run_metadata(run_base, newest_first=False):
+    """(run directory name, metadata dict) of every ``<base>/<ts>/*_metadata.json``; unreadable metadata is {}."""
+    paths = sorted(glob.glob(os.path.join(glob.escape(run_base), "*", "*_metadata.json")), reverse=newest_first)
+    for path in paths:
         try:
             with open(path) as handle:
                 metadata = json.load(handle)
         except (OSError, ValueError):
-            continue
-        run_id = metadata.get("run_id") if isinstance(metadata, dict) else None
+            metadata = {}
+        yield os.path.basename(os.path.dirname(path)), metadata if isinstance(metadata, dict) else {}
+
+
+def abandoned_run_ids(run_base, limit=50):
+    """Run ids of the most recent ``limit`` incomplete runs under ``run_base``."""
+    found = []
+    for _name, metadata in _run_metadata(run_base, newest_first=True):
+        run_id = metadata.get("run_id")
         if isinstance(run_id, str) and len(run_id) >= 8 and metadata.get("complete") is False:
             found.append(run_id)
             if len(found) >= limit:
@@ -35,13 +42,4 @@ def abandoned_run_ids(run_base, limit=50):
 
 def existing_runs(run_base):
     """[{name, complete}] of the run directories under ``run_base`` that hold a metadata file (oldest first)."""
-    found = []
-    for path in sorted(glob.glob(os.path.join(glob.escape(run_base), "*", "*_metadata.json"))):
-        try:
-            with open(path) as handle:
-                metadata = json.load(handle)
-        except (OSError, ValueError):
-            metadata = {}
-        complete = metadata.get("complete") is True if isinstance(metadata, dict) else False
-        found.append({"name": os.path.basename(os.path.dirname(path)), "complete": complete})
-    return found
+    return [{"name": name, "complete": metadata.get("complete") is True} for name, metadata in _run_metadata(run_base)]

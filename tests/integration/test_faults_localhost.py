@@ -49,8 +49,7 @@ def _interrupt_and_check_cleanup(first, leaf, stop_signal):
 def _start_long_run(tmp_path, extra, name="first"):
     # enough epochs that the run cannot end by itself before the heartbeat limit
     extra = dict(extra, mlperf_params=dict(extra["mlperf_params"], **{"train.epochs": 200}))
-    first = start_playbook(tmp_path, LOCAL, extra, name)
-    return first
+    return start_playbook(tmp_path, LOCAL, extra, name)
 
 
 def _wait_for_run(first, results):
