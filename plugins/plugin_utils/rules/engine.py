@@ -67,7 +67,8 @@ def _resolve_edition(explicit, run, submission_editions):
     by_kind = {}
     for kind, name, reason in found:
         by_kind.setdefault(kind, (name, reason))
-    candidates = [("requested", explicit, "given by verify_edition (the caller's edition option)")]
+    # only an edition that was given is a candidate: its reason must not explain a default
+    candidates = [("requested", explicit, "given by verify_edition (the caller's edition option)")] if explicit else []
     for kind in ("recorded", "tool_version"):
         if kind in by_kind:
             candidates.append((kind,) + by_kind[kind])

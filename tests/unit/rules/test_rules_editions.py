@@ -263,3 +263,20 @@ def test_requirements_are_edition_data():
     assert (v2.requires("fs_separation"), v2.requires("datasize_leaf")) == (False, False)
     assert (v3.requires("fs_separation"), v3.requires("datasize_leaf")) == (True, True)
     assert v3.requires("a_requirement_no_edition_names") is True
+
+
+@pytest.mark.parametrize("metadata, reason", [
+    ({"benchmark_type": "training"}, "default 3.0 (no edition recorded and no metadata format recognised)"),
+    (None, "default 3.0 (no metadata to recognise an edition from)"),
+    # keys of both editions' tools: no format wins
+    ({"params_dict": {}, "override_parameters": {}}, "default 3.0 (the metadata format of m.json fits editions"),
+])
+def test_a_default_edition_says_why_it_is_the_default(metadata, reason):
+    from types import SimpleNamespace
+
+    from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.engine import _resolve_edition
+
+    run = SimpleNamespace(division="closed", org="acme", metadata=metadata, metadata_file="m.json", provenance=None)
+    edition, issues, (source, why) = _resolve_edition(None, run, {})
+    assert edition.name == "3.0" and source == "default" and issues == []
+    assert why.startswith(reason) and "verify_edition" not in why
