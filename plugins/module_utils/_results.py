@@ -75,17 +75,24 @@ def sha256_file(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
-def write_checksums(run_dir):
-    """Write CHECKSUMS.sha256 (sha256sum format) for every file in run_dir; return the file count."""
-    lines = []
+def sealed_files(run_dir):
+    """The files a run's manifest covers: every file below run_dir, relative and '/'-separated, in order; the
+    manifest itself and symbolic links are not files of the run (links are not followed). The writer below and
+    the verifier both use this, so they cannot disagree on what belongs to a run."""
+    found = []
     for dirpath, dirnames, filenames in os.walk(run_dir):
         dirnames.sort()
         for name in sorted(filenames):
             path = os.path.join(dirpath, name)
-            rel = os.path.relpath(path, run_dir)
-            if rel == CHECKSUM_FILE or os.path.islink(path):
-                continue
-            lines.append("%s  %s" % (sha256_file(path), rel))
+            rel = os.path.relpath(path, run_dir).replace(os.sep, "/")
+            if rel != CHECKSUM_FILE and not os.path.islink(path):
+                found.append(rel)
+    return found
+
+
+def write_checksums(run_dir):
+    """Write CHECKSUMS.sha256 (sha256sum format) for every file in run_dir; return the file count."""
+    lines = ["%s  %s" % (sha256_file(os.path.join(run_dir, rel)), rel) for rel in sealed_files(run_dir)]
     tmp = os.path.join(run_dir, CHECKSUM_FILE + ".tmp")
     with open(tmp, "w") as handle:
         handle.write("\n".join(lines) + ("\n" if lines else ""))

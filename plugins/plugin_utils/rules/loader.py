@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import fnmatch
-import hashlib
 import json
 import os
 import re
 import stat
 
 import yaml
+
+from ansible_collections.mlperf.storage.plugins.module_utils._results import CHECKSUM_FILE, sealed_files, sha256_file
 
 from .issues import CLOSED, INFO, INVALID, WARNING, Issue
 from .util import RUN_DIR_RE, get_path, parse_run_datetime, parse_time, to_int
@@ -32,7 +33,6 @@ _BENCH_ALIASES = {
 }
 DIVISIONS = ("closed", "open", "whatif")
 METADATA_GLOB = "*_metadata.json"
-CHECKSUM_FILE = "CHECKSUMS.sha256"
 # Directories that never hold run leaves (tool state, code images, system descriptions).
 _SKIP_DIRS = {".mlps", "code-images", "systems", "collector-staging", ".fs_probe", "dlio_config", "__pycache__"}
 _REQUIRED_METADATA_KEYS = ("benchmark_type", "run_datetime", "num_processes", "parameters")
@@ -480,35 +480,6 @@ def _is_evidence(rel):
     return any(fnmatch.fnmatch(rel, pattern) for pattern in _EVIDENCE_TOP)
 
 
-def _all_files(path, prefix=""):
-    """Every file below path, relative, '/'-separated; symbolic links are not files of the run (the manifest
-    writer skips them too) and are not followed."""
-    out = set()
-    try:
-        entries = list(os.scandir(path))
-    except OSError:
-        return out
-    for entry in entries:
-        try:
-            if entry.is_symlink():
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                out |= _all_files(entry.path, prefix + entry.name + "/")
-            else:
-                out.add(prefix + entry.name)
-        except OSError:
-            continue
-    return out
-
-
-def _sha256(full):
-    digest = hashlib.sha256()
-    with open(full, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _summarize(names, limit=5):
     shown = ", ".join(names[:limit])
     return shown + (" and %d more" % (len(names) - limit) if len(names) > limit else "")
@@ -563,7 +534,7 @@ def _verify_checksums(run, names, mode="sha256"):
         if mode != "sha256":
             continue
         try:
-            actual = _sha256(full)
+            actual = sha256_file(full)
         except OSError as exc:
             run.add_load_issue(INVALID, "cannot read %s to check it against %s: %s"
                                % (rel, CHECKSUM_FILE, exc.strerror or exc), "INTEGRITY-01", parameter=rel)
@@ -573,7 +544,7 @@ def _verify_checksums(run, names, mode="sha256"):
             run.add_load_issue(INVALID, "file %s does not match its checksum in %s: it changed after collection"
                                % (rel, CHECKSUM_FILE), "INTEGRITY-01", parameter=rel,
                                expected=m.group(1).lower(), actual=actual)
-    unlisted = sorted(_all_files(run.path) - listed - {CHECKSUM_FILE})
+    unlisted = sorted(set(sealed_files(run.path)) - listed)
     evidence = [rel for rel in unlisted if _is_evidence(rel)]
     for rel in evidence:
         run.add_load_issue(INVALID, "%s is not listed in %s: it was added after the run was sealed, and the verdict "
