@@ -32,6 +32,20 @@ def write_json_atomic(path, data):
     os.replace(tmp, path)
 
 
+def fsync_dir(path):
+    """Make a rename or link inside ``path`` durable (fsync of the directory); best effort."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def read_status(path):
     """The status file's content, or None while the engine is still running (or never started)."""
     try:

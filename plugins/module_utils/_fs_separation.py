@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import tempfile
 import time
 
+from ansible_collections.mlperf.storage.plugins.module_utils._engine import fsync_dir
+from ansible_collections.mlperf.storage.plugins.module_utils._procfs import _unescape_mount_field
+from ansible_collections.mlperf.storage.plugins.module_utils._results import CHECKSUM_FILE
+
 FILE_NAME = "fs_separation.json"
-CHECKSUM_FILE = "CHECKSUMS.sha256"
 VERSION = 1
 METHOD = "st_dev"
 # keys that change on every probe and do not decide anything: an existing record equal in all other keys
@@ -36,11 +38,6 @@ VOLATILE_KEYS = ("probed_at", "probed_by_host")
 
 class FsSeparationError(Exception):
     """The record cannot be written (the run directory is missing, sealed or not writable)."""
-
-
-def _unescape(field):
-    # mountinfo escapes space, tab, newline and backslash as \ooo (octal)
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
 def parse_mountinfo(text):
@@ -70,11 +67,11 @@ def parse_mountinfo(text):
             "parent_id": parent_id,
             "major": int(dev[0]),
             "minor": int(dev[1]),
-            "root": _unescape(fields[3]),
-            "mount_point": _unescape(fields[4]),
+            "root": _unescape_mount_field(fields[3]),
+            "mount_point": _unescape_mount_field(fields[4]),
             "options": fields[5],
             "fstype": fields[sep + 1],
-            "source": _unescape(fields[sep + 2]),
+            "source": _unescape_mount_field(fields[sep + 2]),
             "super_options": fields[sep + 3] if len(fields) > sep + 3 else "",
         })
     return mounts
@@ -247,21 +244,8 @@ def write_record(run_dir, record, mode=0o644):
         except OSError:
             pass
         raise FsSeparationError("cannot write %s: %s" % (target, exc.strerror or exc))
-    _fsync_dir(run_dir)
+    fsync_dir(run_dir)
     return target, True
-
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_mountinfo(path="/proc/self/mountinfo"):

@@ -92,9 +92,8 @@ def problem_of(path, st, trusted, leaf, euid):
 
 
 class _Walk:
-    def __init__(self, trusted, create, mode, euid):
+    def __init__(self, trusted, mode, euid):
         self.trusted = trusted
-        self.create = create
         self.mode = mode
         self.euid = euid
         self.created = []
@@ -167,7 +166,7 @@ def check_dir(path, create=False, mode=0o755, trusted_uids=(), euid=None):
     if not os.path.isabs(path):
         raise ValueError("%s is not an absolute path" % path)
     trusted = set(trusted_uids) | {euid}
-    walk = _Walk(trusted, create, mode, euid)
+    walk = _Walk(trusted, mode, euid)
     if create:
         # check what exists first: never create anything below an untrusted component
         walk.walk(path, create=False)

@@ -39,6 +39,8 @@ import socket
 import time
 from datetime import datetime, timezone
 
+from ansible_collections.mlperf.storage.plugins.module_utils._engine import fsync_dir
+
 LOCK_NAME = ".mlperf-results.lock"
 FORMAT_VERSION = 2
 # the lease when the caller gives none: a holder that cannot be checked is presumed alive this long
@@ -381,19 +383,6 @@ def _exclusive(path, inode, action):
         _unlink_quiet(marker)
 
 
-def _sync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _sweep_temps(directory):
     now = time.time()
     for temp in glob.glob(os.path.join(glob.escape(directory), LOCK_NAME + ".*.tmp")):
@@ -440,7 +429,7 @@ def acquire(directory, pid, purpose="", wait=0.0, poll=1.0, host=None, proc_root
             _unlink_quiet(temp)
         kind = outcome[0]
         if kind == "won":
-            _sync_dir(directory)
+            fsync_dir(directory)
             _sweep_temps(directory)
             return outcome[1], outcome[2]
         waited = clock() - began

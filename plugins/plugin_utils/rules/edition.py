@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.util import get_path
+from .util import get_path
 
 EDITIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "editions")
 DEFAULT_EDITION = "3.0"

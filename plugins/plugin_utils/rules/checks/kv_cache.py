@@ -151,9 +151,6 @@ def option_invocations(run):
     Our collection records them as ``kvcache_invocations`` ({option, trial, command}); the upstream tool as
     ``command_output_files`` (one mpirun command per option and trial, ``--rank-output-base .../option_O/trial_T``).
     """
-    cached = getattr(run, "_kv_invocations", False)
-    if cached is not False:
-        return cached
     meta = run.metadata if isinstance(run.metadata, dict) else {}
     found = {}
     entries = []
@@ -173,14 +170,10 @@ def option_invocations(run):
             option, trial = match.group(1), match.group(2)
         if option is None:
             continue
-        found.setdefault(str(option), {})[to_int(trial) if to_int(trial) is not None else len(found.get(
-            str(option), {}))] = flags
-    result = found or None
-    try:
-        run._kv_invocations = result
-    except AttributeError:
-        pass
-    return result
+        trials = found.setdefault(str(option), {})
+        number = to_int(trial)
+        trials[len(trials) if number is None else number] = flags
+    return found or None
 
 
 def _same(expected, actual):

@@ -8,6 +8,12 @@ from ..util import get_path, to_number
 V = ("vector_database",)
 
 
+def vdb_index(run):
+    """The run's index type (upper case) from its settings or its results path, None when neither says."""
+    index = vdb_field(run, "vdb_index") or vdb_field(run, "index_type") or run.layout.get("index")
+    return str(index).upper() if index else None
+
+
 def vdb_field(run, key):
     """A run setting from the metadata top level, its args, or the client's config.json."""
     meta = run.metadata if isinstance(run.metadata, dict) else {}
@@ -63,8 +69,7 @@ def check_vdb_engine(ctx):
 @run_check("5.6.3", "index type allowed in the division", benchmarks=V, commands=("run", "datagen"))
 def check_vdb_index(ctx):
     run = ctx.run
-    index = vdb_field(run, "vdb_index") or vdb_field(run, "index_type") or run.layout.get("index")
-    index = str(index).upper() if index else None
+    index = vdb_index(run)
     allowed = ctx.edition.by_division("vector_database", "index_types", ctx.division)
     known = ctx.edition.all_of("vector_database", "index_types")
     if not index:
@@ -194,8 +199,7 @@ def vdb_index_params(run):
 @run_check("5.6.4", "index build parameters are ones CLOSED may tune", benchmarks=V, commands=("run", "datagen"))
 def check_vdb_index_params(ctx):
     run = ctx.run
-    index = vdb_field(run, "vdb_index") or vdb_field(run, "index_type") or run.layout.get("index")
-    index = str(index).upper() if index else None
+    index = vdb_index(run)
     tunable = (ctx.section("vector_database").get("index_build_params") or {}).get(index)
     params = vdb_index_params(run)
     if tunable is None or not params:
