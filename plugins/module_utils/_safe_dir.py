@@ -167,14 +167,12 @@ def check_dir(path, create=False, mode=0o755, trusted_uids=(), euid=None):
         raise ValueError("%s is not an absolute path" % path)
     trusted = set(trusted_uids) | {euid}
     walk = _Walk(trusted, mode, euid)
-    if create:
-        # check what exists first: never create anything below an untrusted component
-        walk.walk(path, create=False)
-        if not walk.problems and walk.missing:
-            walk.missing = []
-            walk.walk(path, create=True)  # an entry a stranger made meanwhile is checked like any other
-    else:
-        walk.walk(path, create=False)
+    # check what exists first: never create anything below an untrusted component
+    walk.walk(path, create=False)
+    if create and not walk.problems and walk.missing:
+        walk.missing = []
+        walk.links = 0  # the second walk counts the same links again
+        walk.walk(path, create=True)  # an entry a stranger made meanwhile is checked like any other
     real = os.path.realpath(path) if os.path.exists(path) else None
     return {"path": path, "real_path": real, "safe": not walk.problems, "created": walk.created,
             "missing": walk.missing, "problems": walk.problems, "uid": euid, "user": user_name(euid)}

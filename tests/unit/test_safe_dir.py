@@ -222,3 +222,18 @@ def test_module_documentation_matches_its_argument_spec():
         source = handle.read()
     for option, spec in doc["options"].items():
         assert re.search(r"\b%s=dict\(type=\"%s\"" % (option, spec["type"]), source), option
+
+
+def test_creating_below_a_chain_of_links_counts_each_link_once(tmp_path):
+    # 10 links of our own in a row: within the limit of 16 for the check, and still for the creating walk
+    target = tmp_path / "real"
+    target.mkdir(mode=0o755)
+    os.chmod(str(target), 0o755)
+    previous = target
+    for number in range(10):
+        link = tmp_path / ("link%d" % number)
+        link.symlink_to(previous)
+        previous = link
+    result = safe.check_dir(str(previous / "new"), create=True)
+    assert result["safe"], result["problems"]
+    assert (target / "new").is_dir() and result["created"]
