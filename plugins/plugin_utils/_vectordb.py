@@ -123,7 +123,8 @@ def client_search_argv(python, script, settings):
 
 
 def _fs_roots(settings):
-    """The run writes fs_separation.json itself, so the run directory's checksums cover it."""
+    """The client's own fs_separation.json (kept for running it by hand); under run_phase the
+    mlperf.storage.fs_separation module writes the record that is sealed, over this one."""
     if settings.get("storage_root") and settings.get("results_root"):
         return ["--storage-root", settings["storage_root"], "--results-root", settings["results_root"]]
     return []
