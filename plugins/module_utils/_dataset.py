@@ -14,6 +14,7 @@ import json
 import os
 import time
 
+from ansible_collections.mlperf.storage.plugins.module_utils._engine import write_json_atomic
 from ansible_collections.mlperf.storage.plugins.module_utils._results import MANIFEST_FILE, count_files
 
 MANIFEST_KIND = "mlperf.storage dataset"
@@ -60,7 +61,7 @@ def inspect_folder(data_folder, sample=SAMPLE_SIZE):
         dirnames.sort()
         for name in sorted(filenames):
             path = os.path.join(dirpath, name)
-            if path in (manifest_path, manifest_path + ".tmp"):
+            if path == manifest_path or path.startswith(manifest_path + ".tmp"):  # ours, being written
                 continue
             try:
                 st = os.lstat(path)
@@ -128,10 +129,7 @@ def check_dataset(data_folder, spec, expected_train_files, inspection=None):
 
 
 def _write(data_folder, manifest):
-    tmp = os.path.join(data_folder, MANIFEST_FILE + ".tmp")
-    with open(tmp, "w") as handle:
-        json.dump(manifest, handle, indent=2, sort_keys=True)
-    os.replace(tmp, os.path.join(data_folder, MANIFEST_FILE))
+    write_json_atomic(os.path.join(data_folder, MANIFEST_FILE), manifest)
     return manifest
 
 

@@ -399,11 +399,10 @@ def problem_text(problem):
     return "[%s] %s%s\n   fix: %s" % (problem["variable"], where, problem["message"], problem["fix"])
 
 
-def report(problems, what="The settings"):
-    lines = ["%s have %d problem(s); nothing was started:" % (what, len(problems))]
-    for number, problem in enumerate(problems, 1):
-        lines.append("%d. %s" % (number, problem_text(problem)))
-    return "\n".join(lines)
+def report(problems):
+    """The whole refusal: a count, then each problem's numbered text (from settings_problems)."""
+    return "\n".join(["The settings have %d problem(s); nothing was started:" % len(problems)]
+                     + [problem["text"] for problem in problems])
 
 
 # ---------------------------------------------------------------------------------------------------- plans

@@ -228,13 +228,6 @@ def judge(holder, me, now=None, proc_root="/proc"):
     return True, "its process %d is running on this host" % pid
 
 
-def holder_is_alive(holder, host=None, proc_root="/proc", now=None, identity=None):
-    me = dict(identity or local_identity(proc_root))
-    if host:
-        me["host"] = host
-    return judge(holder, me, now, proc_root)[0]
-
-
 def _same_process(holder, record):
     return all(holder.get(key) == record.get(key) for key in ("pid", "host", "start_ticks")) \
         and not _differs(holder, record, "boot_id") and not _differs(holder, record, "pid_ns")

@@ -185,7 +185,9 @@ def test_a_problem_of_some_clients_names_them_and_one_of_all_clients_is_said_onc
 
 
 def test_the_filter_is_the_same_check():
-    assert input_problems([dict(GOOD, mlperf_runs=-1)], ["node1"], "node1") == problems(mlperf_runs=-1)
+    found = input_problems([dict(GOOD, mlperf_runs=-1)], ["node1"], "node1")
+    assert [p["variable"] for p in found] == ["mlperf_runs"]
+    assert found == problems(mlperf_runs=-1)
 
 
 def test_report_lists_every_problem_with_its_fix():
