@@ -17,7 +17,7 @@ import csv
 import io
 import os
 
-from ..rules.loader import parse_layout
+from ..rules.layout import parse as parse_layout
 from ..rules.report import problems, write_atomic, write_json
 
 SCHEMA = "mlperf-storage-results/1"

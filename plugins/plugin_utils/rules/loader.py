@@ -17,31 +17,14 @@ import yaml
 from ansible_collections.mlperf.storage.plugins.module_utils._results import CHECKSUM_FILE, sealed_files, sha256_file
 
 from .issues import CLOSED, INFO, INVALID, WARNING, Issue
+from .layout import BENCHMARKS, DIVISIONS, normalize_benchmark
+from .layout import parse as parse_layout
 from .util import RUN_DIR_RE, get_path, parse_run_datetime, parse_time, to_int
 
-BENCHMARKS = ("training", "checkpointing", "vector_database", "kv_cache")
-_BENCH_ALIASES = {
-    "training": "training",
-    "checkpointing": "checkpointing",
-    "checkpoint": "checkpointing",
-    "vector_database": "vector_database",
-    "vectordb": "vector_database",
-    "vector-database": "vector_database",
-    "kv_cache": "kv_cache",
-    "kvcache": "kv_cache",
-    "kv-cache": "kv_cache",
-}
-DIVISIONS = ("closed", "open", "whatif")
 METADATA_GLOB = "*_metadata.json"
 # Directories that never hold run leaves (tool state, code images, system descriptions).
 _SKIP_DIRS = {".mlps", "code-images", "systems", "collector-staging", ".fs_probe", "dlio_config", "__pycache__"}
 _REQUIRED_METADATA_KEYS = ("benchmark_type", "run_datetime", "num_processes", "parameters")
-
-
-def normalize_benchmark(name):
-    if not isinstance(name, str):
-        return None
-    return _BENCH_ALIASES.get(name.strip().lower())
 
 
 class Run:
@@ -249,49 +232,6 @@ def _load_yaml_file(run, relname, rule_id="LOAD-02"):
 # ----------------------------------------------------------------------------------------------
 # layout
 # ----------------------------------------------------------------------------------------------
-def parse_layout(abs_path):
-    """Division/org/system/benchmark/model/command from a run dir path (spec 8.1 and 8.2)."""
-    parts = [p for p in abs_path.replace("\\", "/").split("/") if p]
-    info = {}
-    bench_idx = None
-    for idx in range(len(parts) - 1, -1, -1):
-        if normalize_benchmark(parts[idx]) and parts[idx] in BENCHMARKS + ("vectordb", "kvcache"):
-            bench_idx = idx
-            break
-    if bench_idx is None:
-        return info
-    info["benchmark"] = normalize_benchmark(parts[bench_idx])
-    # v3 layout: <division>/<org>/results/<system>/<benchmark>/...
-    if bench_idx >= 4 and parts[bench_idx - 2] == "results" and parts[bench_idx - 4] in DIVISIONS:
-        info["division"] = parts[bench_idx - 4]
-        info["org"] = parts[bench_idx - 3]
-        info["system"] = parts[bench_idx - 1]
-        info["root_parts"] = parts[: bench_idx - 4]
-    else:
-        info["root_parts"] = parts[:bench_idx]
-    tail = parts[bench_idx + 1:]
-    bench = info["benchmark"]
-    if tail and RUN_DIR_RE.match(tail[-1]):
-        info["run_datetime"] = tail[-1]
-        tail = tail[:-1]
-    if bench in ("training", "kv_cache"):
-        if len(tail) >= 1:
-            info["model"] = tail[0]
-        if len(tail) >= 2:
-            info["command"] = tail[1]
-    elif bench == "checkpointing":
-        if len(tail) >= 1:
-            info["model"] = tail[0]
-        info["command"] = tail[1] if len(tail) >= 2 else "run"
-    elif bench == "vector_database":
-        if len(tail) >= 3:
-            info["engine"], info["index"], info["command"] = tail[0], tail[1], tail[2]
-            info["model"] = "%s_%s" % (tail[0], tail[1])
-        elif len(tail) == 1:
-            info["command"] = tail[0]
-    return info
-
-
 def _list_files(path, max_depth=2):
     out = []
     base_depth = path.rstrip(os.sep).count(os.sep)
