@@ -1,66 +1,23 @@
 # -*- coding: utf-8 -*-
 # Copyright: mlperf.storage contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side plan of the checkpointing benchmark (documented in plugins/modules/checkpointing_plan.py)."""
 from __future__ import annotations
 
-# Documentation: plugins/modules/checkpointing_plan.py (ansible-doc -t module mlperf.storage.checkpointing_plan)
-
-from ansible.plugins.action import ActionBase
-from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_inputs import (
-    client_record, launcher_engine, launcher_mpi)
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _checkpointing_plan
-
-ARGUMENT_SPEC = dict(
-    edition=dict(type="str", required=True),
-    division=dict(type="str", required=True),
-    model=dict(type="str", required=True),
-    accelerator=dict(type="str", required=True),
-    params=dict(type="raw", default={}),  # type checked by the plan, which names mlperf_params
-    clients=dict(type="list", elements="str", required=True),
-    launcher=dict(type="str", required=True),
-    accelerators_per_host=dict(type="int", required=True),
-    split=dict(type="bool", default=False),
-    checkpoint_folder=dict(type="str", required=True),
-    org=dict(type="str", required=True),
-    system=dict(type="str", required=True),
-    paths=dict(type="dict", required=True),
-    allow_invalid=dict(type="bool", default=False),
-    mpi_extra_args=dict(type="list", elements="str", default=[]),
-)
+from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_action import PlanAction, argument_spec
 
 
-def failure_message(errors):
-    lines = ["The checkpointing plan has %d problem(s); nothing was started:" % len(errors)]
-    for number, err in enumerate(errors, 1):
-        lines.append("%d. [%s] %s" % (number, err["variable"], err["message"]))
-        lines.append("   fix: %s" % err["fix"])
-    return "\n".join(lines)
+class ActionModule(PlanAction):
+    LABEL = "checkpointing"
+    ARGUMENT_SPEC = argument_spec(dict(
+        model=dict(type="str", required=True),
+        accelerator=dict(type="str", required=True),
+        params=dict(type="raw", default={}),  # type checked by the plan, which names mlperf_params
+        accelerators_per_host=dict(type="int", required=True),
+        split=dict(type="bool", default=False),
+        checkpoint_folder=dict(type="str", required=True),
+    ))
 
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        args = dict(args)
-        hostvars = task_vars.get("hostvars", {})
-        launcher_vars = hostvars.get(args["launcher"], {})
-        req = {
-            "edition": str(args["edition"]), "division": args["division"], "model": args["model"],
-            "accelerator": args["accelerator"], "params": args.get("params") or {},
-            "clients": [client_record(h, hostvars.get(h, {})) for h in args["clients"]],
-            "launcher": args["launcher"], "accelerators_per_host": int(args["accelerators_per_host"]),
-            "split": bool(args["split"]), "checkpoint_folder": args["checkpoint_folder"],
-            "engine": launcher_engine(launcher_vars),
-            "mpi": launcher_mpi(launcher_vars, args.get("mpi_extra_args")),
-            "paths": dict(args["paths"]), "org": args["org"], "system": args["system"],
-            "allow_invalid": bool(args.get("allow_invalid")),
-        }
-        plan = _checkpointing_plan.plan_checkpointing(req)
-        if plan["errors"]:
-            result.update(changed=False, failed=True, msg=failure_message(plan["errors"]),
-                          errors=plan["errors"], plan_warnings=plan["warnings"])
-        else:
-            result.update(changed=False, plan=plan)
-        return result
+    def plan(self, req):
+        return _checkpointing_plan.plan_checkpointing(req)

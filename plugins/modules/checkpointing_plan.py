@@ -18,15 +18,10 @@ description:
   - Fails, before anything runs, with every problem found - a process count the division does not allow, an engine
     that cannot run checkpointing (the PyPI DLIO 2.0.0 build; the message names C(mlperf_env_profile=submission)),
     an override CLOSED does not allow, an INVALID plan without O(allow_invalid).
+extends_documentation_fragment:
+  - mlperf.storage.plan
+  - mlperf.storage.plan.clients
 options:
-  edition:
-    description: Rules edition.
-    type: str
-    required: true
-  division:
-    description: Division (closed, open, whatif).
-    type: str
-    required: true
   model:
     description: Checkpointing model (llama3-8b, llama3-70b, llama3-405b, llama3-1t).
     type: str
@@ -37,17 +32,8 @@ options:
     required: true
   params:
     description: Dotted workload overrides (only C(checkpoint.checkpoint_folder) in CLOSED).
-    type: dict
+    type: raw
     default: {}
-  clients:
-    description: Client hosts in launch order.
-    type: list
-    elements: str
-    required: true
-  launcher:
-    description: The MPI launcher host.
-    type: str
-    required: true
   accelerators_per_host:
     description: Processes (simulated accelerators) per client.
     type: int
@@ -60,30 +46,10 @@ options:
     description: Directory on the storage under test; the model's checkpoints go to C(<checkpoint_folder>/<model>).
     type: str
     required: true
-  org:
-    description: Organisation (results path segment).
-    type: str
-    required: true
-  system:
-    description: System name (results path segment).
-    type: str
-    required: true
   paths:
     description: C(results_dir), C(work_dir) and C(venv_bin) on the clients.
     type: dict
     required: true
-  allow_invalid:
-    description: Run an INVALID plan anyway (recorded).
-    type: bool
-    default: false
-  mpi_extra_args:
-    description: Site flags for the MPI launcher, placed before the program.
-    type: list
-    elements: str
-    default: []
-attributes:
-  check_mode:
-    support: full
 author:
   - mlperf.storage contributors
 """

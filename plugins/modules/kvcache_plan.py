@@ -17,24 +17,10 @@ description:
   - Fails, before anything runs, with every problem found - a changed seed, trial count or inter-option delay in
     CLOSED, OPEN-only overrides in CLOSED, the cache and results directories on one filesystem in CLOSED, an
     environment that is not the kv-cache lock.
+extends_documentation_fragment:
+  - mlperf.storage.plan
+  - mlperf.storage.plan.clients
 options:
-  edition:
-    description: Rules edition.
-    type: str
-    required: true
-  division:
-    description: Division (closed, open, whatif).
-    type: str
-    required: true
-  clients:
-    description: Client hosts in launch order.
-    type: list
-    elements: str
-    required: true
-  launcher:
-    description: The MPI launcher host.
-    type: str
-    required: true
   processes_per_host:
     description: KV-cache ranks per client (the upstream C(--npernode)).
     type: int
@@ -59,7 +45,7 @@ options:
   overrides:
     description: OPEN only - settings that supersede the table values of every option (model, num_users, duration,
       gpu_mem_gb, cpu_mem_gb, generation_mode).
-    type: dict
+    type: raw
     default: {}
   config:
     description: OPEN only - a custom configuration file of the kv-cache program.
@@ -71,30 +57,10 @@ options:
   filesystems:
     description: What M(mlperf.storage.dir_probe) found for the cache and results directories (C(same_filesystem)).
     type: dict
-  org:
-    description: Organisation (results path segment).
-    type: str
-    required: true
-  system:
-    description: System name (results path segment).
-    type: str
-    required: true
   paths:
     description: C(results_dir), C(work_dir), C(venv_bin), C(runner), C(spec) and optionally C(wrapper) on the launcher.
     type: dict
     required: true
-  allow_invalid:
-    description: Run an INVALID plan anyway (recorded).
-    type: bool
-    default: false
-  mpi_extra_args:
-    description: Site flags for the MPI launcher, placed before the program.
-    type: list
-    elements: str
-    default: []
-attributes:
-  check_mode:
-    support: full
 author:
   - mlperf.storage contributors
 """

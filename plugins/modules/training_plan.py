@@ -19,15 +19,10 @@ description:
     an INVALID plan without O(allow_invalid), an OPEN plan in the closed division).
   - Reads, from C(hostvars), each client's C(ansible_facts) (memory, cores, user) and the launcher's
     C(python_env_result) and C(mlperf_mpi) facts left by the preflight role.
+extends_documentation_fragment:
+  - mlperf.storage.plan
+  - mlperf.storage.plan.clients
 options:
-  edition:
-    description: Rules edition.
-    type: str
-    required: true
-  division:
-    description: Division (closed, open, whatif).
-    type: str
-    required: true
   model:
     description: Training model.
     type: str
@@ -37,18 +32,9 @@ options:
     type: str
     required: true
   params:
-    description: Dotted workload overrides.
-    type: dict
+    description: Dotted workload overrides, a mapping (checked by the plan, which names C(mlperf_params)).
+    type: raw
     default: {}
-  clients:
-    description: Client hosts in launch order.
-    type: list
-    elements: str
-    required: true
-  launcher:
-    description: The MPI launcher host.
-    type: str
-    required: true
   accelerators_per_host:
     description: Ranks per client.
     type: int
@@ -61,14 +47,6 @@ options:
     description: Number of runs; 0 uses the edition's count.
     type: int
     default: 0
-  org:
-    description: Organisation (results path segment).
-    type: str
-    required: true
-  system:
-    description: System name (results path segment).
-    type: str
-    required: true
   paths:
     description:
       - C(data_dir), C(results_dir), C(work_dir) and C(venv_bin) on the clients.
@@ -77,18 +55,6 @@ options:
         INVALID, an error unless O(allow_invalid).
     type: dict
     required: true
-  allow_invalid:
-    description: Run an INVALID plan anyway (recorded).
-    type: bool
-    default: false
-  mpi_extra_args:
-    description: Site flags for the MPI launcher, placed before the program.
-    type: list
-    elements: str
-    default: []
-attributes:
-  check_mode:
-    support: full
 author:
   - mlperf.storage contributors
 """

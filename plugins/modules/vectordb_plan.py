@@ -19,48 +19,23 @@ description:
     that is an error before anything runs.
   - Fails, before anything runs, with every problem found (an index the backend cannot build, a bad setting,
     an INVALID plan without O(allow_invalid), an OPEN plan in the closed division).
+extends_documentation_fragment:
+  - mlperf.storage.plan
 options:
-  edition:
-    description: Rules edition.
-    type: str
-    required: true
-  division:
-    description: Division (closed, open, whatif).
-    type: str
-    required: true
   settings:
     description:
       - The benchmark settings (keys of C(_vectordb.plan_vectordb)), for example C(server_mode), C(client),
         C(index_type), C(dimension), C(num_vectors), C(mode), C(runtime), C(queries), C(processes).
     type: dict
     required: true
-  launcher:
-    description: The host that runs the client (and the embedded server).
-    type: str
-    required: true
   runs:
     description: Number of search runs; 0 uses the edition's count.
     type: int
     default: 0
-  org:
-    description: Organisation (results path segment).
-    type: str
-    required: true
-  system:
-    description: System name (results path segment).
-    type: str
-    required: true
   paths:
     description: C(data_dir), C(results_dir), C(work_dir), C(venv_bin), C(client_script) and C(vdbbench_bin).
     type: dict
     required: true
-  allow_invalid:
-    description: Run an INVALID plan anyway (recorded).
-    type: bool
-    default: false
-attributes:
-  check_mode:
-    support: full
 author:
   - mlperf.storage contributors
 """

@@ -14,15 +14,10 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.mlperf.storage.plugins.module_utils import _mpi
-from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize, _dlio, _inputs, _workloads
-from ansible_collections.mlperf.storage.plugins.plugin_utils._training_plan import results_base
-from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import EditionError, classify_planned_run, \
-    load_edition
+from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize, _dlio, _workloads
+from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_core import (
+    GIB, RUN_DIR_TOKEN, plan_function, problem)
 
-GIB = 1024 ** 3
-RUN_DIR_TOKEN = "@RUN_DIR@"
-CONFIG_DIR_NAME = "dlio_workloads"
 CHECKPOINTS_PER_PHASE = 10
 # Keys the launcher sets itself (rules.md §4.2); the user may add checkpoint_folder in CLOSED, anything in OPEN.
 TOOL_KEYS = ("checkpoint.checkpoint_folder", "checkpoint.num_checkpoints_write", "checkpoint.num_checkpoints_read")
@@ -34,10 +29,6 @@ _ISSUE_VARIABLES = {
     "num_processes": "mlperf_accelerators_per_host", "processes_per_host": "mlperf_accelerators_per_host",
     "args.checkpoint_folder": "checkpointing_folder", "args.results_dir": "mlperf_results_dir",
 }
-
-
-def _error(variable, message, fix):
-    return {"variable": variable, "message": message, "fix": fix}
 
 
 def workload_name(model):
@@ -65,14 +56,14 @@ def _process_count_error(model, spec, np, clients, per_host, division):
         hint = ""
         if closed_n % clients == 0:
             hint = " (with %d client(s): mlperf_accelerators_per_host: %d)" % (clients, closed_n // clients)
-        return _error("mlperf_accelerators_per_host",
-                      "%s in CLOSED needs exactly %d processes (TPxPPxDP of rules Table 2); the inventory gives %s"
+        return problem("mlperf_accelerators_per_host",
+                       "%s in CLOSED needs exactly %d processes (TPxPPxDP of rules Table 2); the inventory gives %s"
                       % (model, closed_n, layout),
                       "make clients x mlperf_accelerators_per_host equal %d%s, or set mlperf_division: open "
                       "(any multiple of TPxPP=%d)" % (closed_n, hint, tp_pp))
     if np % tp_pp != 0:
-        return _error("mlperf_accelerators_per_host",
-                      "%s needs a positive multiple of TPxPP=%d processes (OPEN) or exactly %d (CLOSED); the "
+        return problem("mlperf_accelerators_per_host",
+                       "%s needs a positive multiple of TPxPP=%d processes (OPEN) or exactly %d (CLOSED); the "
                       "inventory gives %s" % (model, tp_pp, closed_n, layout),
                       "make clients x mlperf_accelerators_per_host a multiple of %d" % tp_pp)
     return None
@@ -82,110 +73,77 @@ def _engine_refusal(generation, refusals, model):
     """One error for an engine generation that cannot run checkpointing at all (PyPI 2.0.0)."""
     keys = sorted(set(r["key"] for r in refusals))
     shown = ", ".join(keys[:6]) + (" and %d more" % (len(keys) - 6) if len(keys) > 6 else "")
-    return _error("mlperf_env_profile",
-                  "the installed DLIO (%s) cannot run the %s checkpointing workload: it would ignore %s and exit 0 "
+    return problem("mlperf_env_profile",
+                   "the installed DLIO (%s) cannot run the %s checkpointing workload: it would ignore %s and exit 0 "
                   "without writing a checkpoint" % (generation, model, shown),
                   "set mlperf_env_profile: submission and run playbooks/provision.yml (installs the MLPerf DLIO "
                   "build from its pinned git source on every client)")
 
 
-def _classification_errors(classification, division, allow_invalid, reported):
-    verdict = classification["verdict"]
-    errors = []
-    if verdict == "INVALID" and not allow_invalid:
-        wanted = "INVALID"
-    elif verdict == "OPEN" and division == "closed":
-        wanted = "OPEN"
-    else:
-        return errors
-    for issue in classification["issues"]:
-        parameter = issue.get("parameter")
-        if issue["validation"] != wanted or parameter in reported:
-            continue
-        reported.add(parameter)
-        variable = _ISSUE_VARIABLES.get(parameter, "mlperf_params")
-        if parameter == "processes_per_host":
-            fix = ("run more than 4 processes on every client: fewer clients with a higher "
-                   "mlperf_accelerators_per_host (CLOSED rules 4.6.2)")
-        elif variable == "mlperf_params" and wanted == "OPEN":
-            fix = "remove %s from mlperf_params, or set mlperf_division: open" % parameter
-        elif variable == "mlperf_params":
-            fix = "remove %s from mlperf_params" % parameter
-        else:
-            fix = "change %s as the message says" % variable
-        errors.append(_error(variable, "the planned run would be %s: %s" % (wanted, issue["message"]), fix))
-    return errors
+def _describe(issue, verdict):
+    """(variable, fix) of one classification finding of a planned checkpointing invocation."""
+    parameter = issue.get("parameter")
+    variable = _ISSUE_VARIABLES.get(parameter, "mlperf_params")
+    if parameter == "processes_per_host":
+        return variable, ("run more than 4 processes on every client: fewer clients with a higher "
+                          "mlperf_accelerators_per_host (CLOSED rules 4.6.2)")
+    if variable == "mlperf_params" and verdict == "OPEN":
+        return variable, "remove %s from mlperf_params, or set mlperf_division: open" % parameter
+    if variable == "mlperf_params":
+        return variable, "remove %s from mlperf_params" % parameter
+    return variable, "change %s as the message says" % variable
 
 
-@_inputs.guarded("checkpointing")
-def plan_checkpointing(req):
+@plan_function("checkpointing")
+def plan_checkpointing(planner, req):
     """Build the plan. ``req`` keys:
 
     edition, division, model, accelerator, params (OPEN overrides, dotted), clients [{host, mpi_host,
     memtotal_bytes, cores}], launcher, accelerators_per_host (processes per client), split (bool),
     checkpoint_folder (the model's folder is <checkpoint_folder>/<model>), engine {generation, version, source,
-    profile, lock_hash}, mpi {implementation, mpirun, run_as_root, extra_args}, paths {results_dir, work_dir,
-    venv_bin}, org, system, allow_invalid.
+    profile, lock_hash}, mpi {implementation, mpirun, run_as_root, extra_args}, paths {results_dir,
+    controller_results_dir, work_dir, venv_bin}, org, system, allow_invalid.
     """
-    plan = {"benchmark": "checkpointing", "errors": [], "warnings": [], "notes": []}
-    errors = plan["errors"]
+    plan = planner.plan
     edition_name, division = str(req["edition"]), req["division"]
     model, accelerator = req["model"], req["accelerator"]
-    try:
-        edition = load_edition(edition_name)
-    except EditionError as exc:
-        errors.append(_error("mlperf_edition", str(exc), "set mlperf_edition to a known edition"))
-        return plan
+    edition = planner.edition()
     section = edition.section("checkpointing")
     models = sorted(section.get("models") or {})
     spec = edition.checkpoint_model(model)
     if not spec:
-        errors.append(_error("mlperf_model", "%r is not a checkpointing model of edition %s" % (model, edition_name),
-                             "set mlperf_model to one of %s" % ", ".join(models)))
+        planner.fail("mlperf_model", "%r is not a checkpointing model of edition %s" % (model, edition_name),
+                     "set mlperf_model to one of %s" % ", ".join(models))
     accelerators = edition.by_division("checkpointing", "accelerators", division)
     if accelerator not in (section.get("accelerator_memory_gb") or {}) or (accelerators and
                                                                             accelerator not in accelerators):
-        errors.append(_error("mlperf_accelerator", "accelerator %r cannot be simulated for checkpointing in the %s "
-                                                   "division of edition %s" % (accelerator, division, edition_name),
-                             "set mlperf_accelerator to one of %s" % ", ".join(accelerators)))
-    params = req.get("params")
-    if params is None:
-        params = {}
-    if not isinstance(params, dict):
-        errors.append(_error("mlperf_params", "mlperf_params is a %s; it must be a mapping of dotted workload keys "
-                                              "to values" % type(params).__name__,
-                             "write it as a mapping, e.g. mlperf_params: {checkpoint.checkpoint_folder: /mnt/ckpt}"))
-    clients = req.get("clients") or []
-    if not clients:
-        errors.append(_error("clients", "the inventory group 'clients' has no hosts",
-                             "put the hosts that run checkpoint ranks in a group named 'clients'"))
-    if errors:
-        return plan
-    params = dict(params)
+        planner.fail("mlperf_accelerator", "accelerator %r cannot be simulated for checkpointing in the %s division "
+                                           "of edition %s" % (accelerator, division, edition_name),
+                     "set mlperf_accelerator to one of %s" % ", ".join(accelerators))
+    params = planner.mapping(req.get("params"), "mlperf_params",
+                             "write it as a mapping, e.g. mlperf_params: {checkpoint.checkpoint_folder: /mnt/ckpt}",
+                             what="a mapping of dotted workload keys to values")
+    clients = planner.clients("checkpoint ranks")
+    planner.stop()
     for key in ("checkpoint.num_checkpoints_write", "checkpoint.num_checkpoints_read"):
         if key in params:
-            errors.append(_error("mlperf_params", "%s is set by the plan (10 per phase; checkpointing_split chooses "
-                                                  "one combined run or a write run then a read run)" % key,
-                                 "remove %s from mlperf_params" % key))
+            planner.fail("mlperf_params", "%s is set by the plan (10 per phase; checkpointing_split chooses one "
+                                          "combined run or a write run then a read run)" % key,
+                         "remove %s from mlperf_params" % key)
     if division == "closed":
         for key in sorted(params):
             if key != "checkpoint.checkpoint_folder" and key not in TOOL_KEYS:
-                errors.append(_error("mlperf_params", "%s may not be changed in CLOSED: only "
-                                                      "checkpoint.checkpoint_folder is tunable (rules 4.6.3)" % key,
-                                     "remove %s from mlperf_params, or set mlperf_division: open" % key))
+                planner.fail("mlperf_params", "%s may not be changed in CLOSED: only checkpoint.checkpoint_folder "
+                                              "is tunable (rules 4.6.3)" % key,
+                             "remove %s from mlperf_params, or set mlperf_division: open" % key)
 
-    try:
-        hosts_slots, np = _mpi.rank_layout([c["mpi_host"] for c in clients], int(req["accelerators_per_host"]))
-    except (TypeError, ValueError) as exc:
-        errors.append(_error("mlperf_accelerators_per_host", str(exc),
-                             "set mlperf_accelerators_per_host to a whole number of at least 1"))
-        return plan
-    problem = _process_count_error(model, spec, np, len(clients), req["accelerators_per_host"], division)
-    if problem:
-        errors.append(problem)
-    reported = set(["num_processes"] if problem else [])
-    if errors:
-        return plan
+    ranks = planner.ranks(clients, req["accelerators_per_host"])
+    np = ranks["np"]
+    count_problem = _process_count_error(model, spec, np, len(clients), req["accelerators_per_host"], division)
+    if count_problem:
+        planner.errors.append(count_problem)
+        planner.reported.add("num_processes")
+    planner.stop()
 
     # Size: what the ranks write per checkpoint, against simulated accelerator and client memory.
     datasize = _datasize.checkpoint_datasize(model, np)
@@ -200,36 +158,21 @@ def plan_checkpointing(req):
         datasize["per_host_memory_gib"] = per_host_memory
         datasize["per_host_checkpoint_gb"] = per_host_data
         if per_host_data < 3 * per_host_memory:
-            plan["warnings"].append(
-                "each client writes %.1f GB per checkpoint but has %.1f GiB of memory: below 3x memory, reads can "
-                "be served from the page cache; run the write and read phases apart (checkpointing_split: true) "
-                "with the cache dropped between them (checkpointing_drop_caches: true)"
-                % (per_host_data, per_host_memory))
+            planner.warn("each client writes %.1f GB per checkpoint but has %.1f GiB of memory: below 3x memory, "
+                         "reads can be served from the page cache; run the write and read phases apart "
+                         "(checkpointing_split: true) with the cache dropped between them "
+                         "(checkpointing_drop_caches: true)" % (per_host_data, per_host_memory))
     plan["datasize"] = datasize
 
     folder = str(params.get("checkpoint.checkpoint_folder")
                  or "%s/%s" % (str(req["checkpoint_folder"]).rstrip("/"), model))
     template = load_workload(model)
     engine = dict(req.get("engine") or {})
-    generation = engine.get("generation")
-    if not generation:
-        errors.append(_error("mlperf_env_profile", "the launcher's environment lock names no engine generation",
-                             "provision the clients with a bundled lock profile (playbooks/provision.yml)"))
-        return plan
-
-    mpi = req["mpi"]
-    bin_dir = req["paths"]["venv_bin"].rstrip("/")
-    config_dir = "%s/%s" % (req["paths"]["work_dir"].rstrip("/"), CONFIG_DIR_NAME)
-    rank_env = {"PATH": "%s:/usr/local/bin:/usr/bin:/bin" % bin_dir}
-    # per client: one host with fewer cores than ranks needs it even when the total would not
-    oversubscribe = _inputs.oversubscribed(clients, req["accelerators_per_host"])
+    generation = planner.generation()
     name = workload_name(model)
-    base = results_base(req, "checkpointing", model)
     plan.update(edition=edition_name, division=division, model=model, accelerator=accelerator, num_processes=np,
-                split=bool(req.get("split")), checkpoint_folder=folder, config_dir=config_dir,
-                user_overrides=params, workload_name=name,
-                rank_layout={"hosts": [list(h) for h in hosts_slots], "np": np, "oversubscribe": oversubscribe},
-                paths={"run_base": base, "model_base": base})
+                split=bool(req.get("split")), checkpoint_folder=folder, config_dir=planner.config_dir,
+                user_overrides=params, workload_name=name, rank_layout=ranks, paths=planner.paths(model, "run"))
 
     phases = []
     refused = False
@@ -243,37 +186,24 @@ def plan_checkpointing(req):
             if not refused:
                 refused = True
                 if generation == _dlio.PYPI:
-                    errors.append(_engine_refusal(generation, adapted.refusals, model))
+                    planner.errors.append(_engine_refusal(generation, adapted.refusals, model))
                 else:
                     for refusal in adapted.refusals:
-                        errors.append(_error("mlperf_params" if refusal["key"] in params else "mlperf_env_profile",
-                                             "the installed engine (DLIO %s) would not apply %s: %s"
-                                             % (generation, refusal["key"], refusal["reason"]), refusal["fix"]))
+                        planner.fail("mlperf_params" if refusal["key"] in params else "mlperf_env_profile",
+                                     "the installed engine (DLIO %s) would not apply %s: %s"
+                                     % (generation, refusal["key"], refusal["reason"]), refusal["fix"])
             continue
         dotted = _dlio.translate_overrides(overrides, adapted)
-        program = _dlio.hydra_argv(bin_dir + "/dlio_benchmark", name, RUN_DIR_TOKEN, config_dir, dotted)
-        try:
-            argv = _mpi.build_mpi_command(mpi["implementation"], hosts_slots, np, program,
-                                          mpirun=mpi.get("mpirun") or bin_dir + "/mpirun", env=rank_env,
-                                          run_as_root=bool(mpi.get("run_as_root")), oversubscribe=oversubscribe,
-                                          extra_args=mpi.get("extra_args") or None)
-        except ValueError as exc:
-            errors.append(_error("mpi_implementation", str(exc), "fix the MPI settings"))
-            return plan
-        entry = {
-            "phase": phase, "writes": writes, "reads": reads,
-            "commands": {"run": {"workload_name": name, "workload": adapted.config, "argv": argv,
-                                 "launcher_env": dict(rank_env, **_mpi.launcher_env(mpi["implementation"], rank_env))}},
-            "overrides": overrides,
-            "parameters": parameters,
-        }
-        entry["metadata_base"] = planned_metadata(plan, entry, req)
-        entry["classification"] = classify_planned_run(entry["metadata_base"], edition=edition_name,
-                                                       division=division)
+        program = _dlio.hydra_argv(planner.bin_dir + "/dlio_benchmark", name, RUN_DIR_TOKEN, planner.config_dir,
+                                   dotted)
+        entry = {"phase": phase, "writes": writes, "reads": reads, "overrides": overrides, "parameters": parameters,
+                 "commands": {"run": planner.mpi_command(ranks, program, workload_name=name,
+                                                         workload=adapted.config)}}
+        entry["metadata_base"] = planned_metadata(planner, plan, entry)
+        entry["classification"] = planner.classify(entry["metadata_base"])
         phases.append(entry)
     plan["engine"] = dict(engine, translations=[])
-    if errors:
-        return plan
+    planner.stop()
     plan["phases"] = phases
     # The generic phase role reads these from the plan itself; the first phase stands for the plan.
     for key in ("commands", "metadata_base", "classification"):
@@ -281,61 +211,30 @@ def plan_checkpointing(req):
     # The workload file holds the reference values; each invocation sets its counts and folder on the command line.
     plan["workload"] = _dlio.adapt_workload(template, generation).config
     for entry in phases:
-        errors.extend(_classification_errors(entry["classification"], division, req.get("allow_invalid"), reported))
+        planner.classification_problems(entry["classification"], _describe)
     verdicts = [entry["classification"]["verdict"] for entry in phases]
     plan["verdict"] = "INVALID" if "INVALID" in verdicts else "OPEN" if "OPEN" in verdicts else "CLOSED"
     if plan["split"]:
-        plan["notes"].append("write phase (10 writes) then read phase (10 reads); the read phase must start within "
-                             "%s s of the end of the write phase (rules 4.7.1)" % section.get("max_phase_gap_s", 30))
-    return plan
+        planner.note("write phase (10 writes) then read phase (10 reads); the read phase must start within %s s of "
+                     "the end of the write phase (rules 4.7.1)" % section.get("max_phase_gap_s", 30))
 
 
-def planned_metadata(plan, phase, req):
+def planned_metadata(planner, plan, phase):
     """The metadata fields known before an invocation (rules.md §8.3); the run adds times, outcome, telemetry."""
-    clients = req["clients"]
+    clients = planner.req["clients"]
     memories = [int(c.get("memtotal_bytes") or 0) for c in clients]
-    return {
-        "benchmark_type": "checkpointing",
+    args = {
+        "closed": plan["division"] == "closed",
         "model": plan["model"],
-        "command": "run",
-        "phase": phase["phase"],
+        "accelerator_type": plan["accelerator"],
         "num_processes": plan["num_processes"],
-        "accelerator": plan["accelerator"],
-        "parameters": copy.deepcopy(phase["parameters"]),
-        "override_parameters": dict(phase["overrides"]),
-        "system_info": {
-            "total_memory_bytes": sum(memories),
-            "total_cores": sum(int(c.get("cores") or 0) for c in clients),
-            "num_hosts": len(clients),
-            "min_memory_bytes": min(memories) if memories else None,
-            "max_memory_bytes": max(memories) if memories else None,
-            "collection_method": "ansible-facts",
-            "hosts": [{"hostname": c["host"], "memory_bytes": c.get("memtotal_bytes"), "cores": c.get("cores")}
-                      for c in clients],
-        },
-        "edition": plan["edition"],
-        "division": plan["division"],
-        "datasize": plan["datasize"],
-        "args": {
-            "mode": plan["division"],
-            "closed": plan["division"] == "closed",
-            "model": plan["model"],
-            "accelerator_type": plan["accelerator"],
-            "num_processes": plan["num_processes"],
-            "num_checkpoints_write": phase["writes"],
-            "num_checkpoints_read": phase["reads"],
-            "checkpoint_folder": plan["checkpoint_folder"],
-            "checkpoint_subset": False,
-            "client_host_memory_in_gb": (sum(memories) / GIB / max(len(clients), 1)) if all(memories) else None,
-            "num_client_hosts": len(clients),
-            "hosts": [c["mpi_host"] for c in clients],
-            "results_dir": req["paths"]["results_dir"],
-            "orgname": req["org"],
-            "systemname": req["system"],
-            "params": plan["user_overrides"],
-            "allow_invalid_params": bool(req.get("allow_invalid")),
-            "loops": 1,
-        },
-        "engine": {"name": "dlio", **{k: v for k, v in (req.get("engine") or {}).items()}},
-        "tool": {"name": "mlperf.storage"},
+        "num_checkpoints_write": phase["writes"],
+        "num_checkpoints_read": phase["reads"],
+        "checkpoint_folder": plan["checkpoint_folder"],
+        "checkpoint_subset": False,
+        "client_host_memory_in_gb": (sum(memories) / GIB / max(len(clients), 1)) if all(memories) else None,
+        "params": plan["user_overrides"],
     }
+    return planner.metadata(plan["model"], plan["num_processes"], plan["accelerator"],
+                            copy.deepcopy(phase["parameters"]), dict(phase["overrides"]), args, clients=clients,
+                            engine_name="dlio", phase=phase["phase"], datasize=plan["datasize"])

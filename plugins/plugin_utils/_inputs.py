@@ -6,20 +6,16 @@ and the fix. Plain Python over plain values (docs/bad-input.md lists every check
 
 - ``settings_problems``: the config role's check of the collection-wide settings of every client (types,
   ranges, paths, names, MPI host names), before preflight probes anything.
-- ``request_errors`` and ``guarded``: the plans' own first check of their request (the same checks, plus what
-  needs the clients' facts), and the guarantee that no exception ever leaves a plan as a traceback.
-- ``run_count_issue``: a run count the verifier would call INVALID, said before the first run.
+- ``request_errors``: the plans' own first check of their request (the same checks, plus what needs the
+  clients' facts), made by the plan core (_plan_core.plan_function) before any plan step.
 """
 from __future__ import annotations
 
-import functools
 import posixpath
 import re
 
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _workloads
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import loader as _loader
-from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.edition import EditionError, load_edition
-from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.issues import INVALID, Issue
 
 DIVISIONS = ("closed", "open", "whatif")
 # Ansible's own boolean words (what `| bool` and the argument specs accept), so -e key=value strings work.
@@ -301,12 +297,6 @@ def rank_problems(clients, per_host, variable="mlperf_accelerators_per_host"):
     return out
 
 
-def oversubscribed(clients, per_host):
-    """True when some client with a known core count gets more ranks than cores (checked per host)."""
-    number = as_int(per_host) or 0
-    return any(as_int(c.get("cores")) and number > as_int(c.get("cores")) for c in clients)
-
-
 # ------------------------------------------------------------------------------------------ the config role
 
 def host_problems(settings):
@@ -438,7 +428,7 @@ def request_errors(req):
     return [_plan_error(p) for p in out]
 
 
-def _suspect(req, exc):
+def suspect(req, exc):
     """The input an unexpected exception most likely came from: a mlperf_params key or value it quotes."""
     text = str(exc)
     params = req.get("params") if isinstance(req, dict) else None
@@ -447,90 +437,3 @@ def _suspect(req, exc):
             if str(key) in text or (value not in (None, "") and str(value) in text):
                 return "mlperf_params['%s']" % (key,)
     return "mlperf_params"
-
-
-def guarded(benchmark):
-    """Decorate a plan function: its request is checked first, and an exception becomes a named error."""
-    def decorate(plan_function):
-        @functools.wraps(plan_function)
-        def plan(req):
-            empty = {"benchmark": benchmark, "errors": [], "warnings": [], "notes": []}
-            try:
-                early = request_errors(req if isinstance(req, dict) else {})
-            except Exception as exc:  # a checker bug must not hide the plan's own messages
-                early = []
-                empty["warnings"].append("input check skipped: %s: %s" % (type(exc).__name__, exc))
-            if early:
-                empty["errors"] = early
-                return empty
-            try:
-                return plan_function(req)
-            except Exception as exc:  # never a traceback: name the input and what to do
-                empty["errors"] = [{
-                    "variable": _suspect(req, exc),
-                    "message": "the %s plan cannot use the inputs it was given (%s: %s)"
-                               % (benchmark, type(exc).__name__, exc),
-                    "fix": "correct the setting the message quotes; if it looks right, report this with the "
-                           "inventory variables, since the plan should have named the setting itself"}]
-                return empty
-        return plan
-    return decorate
-
-
-def run_count_issue(runs, edition, benchmark="training"):
-    """The verifier's run-count finding for ``runs`` planned runs, as an INVALID issue dict, or None."""
-    try:
-        section = load_edition(str(edition)).section(benchmark)
-    except (EditionError, KeyError, ValueError):
-        return None
-    need = section.get("runs_per_result")
-    if not need:
-        return None
-    rule = section.get("run_count_rule", "exact")
-    number = as_int(runs) or 0
-    if (number == need) if rule == "exact" else (number >= need):
-        return None
-    warm = section.get("warmup_runs", 0)
-    detail = " (%d warm-up + %d measured)" % (warm, need - warm) if warm else ""
-    issue = Issue(INVALID, "mlperf_runs is %d: %d %s run(s) planned; edition %s requires %s %d%s consecutive runs"
-                  % (number, number, benchmark, edition, "exactly" if rule == "exact" else "at least", need, detail),
-                  parameter="runs", expected=need, actual=number, rule_id="2.1.17", check="run_count_issue")
-    return issue.to_dict()
-
-
-def existing_runs_issue(earlier, runs, edition, req, benchmark="training"):
-    """The finding for adding ``runs`` runs next to ``earlier`` ones ([{name, complete}], from the controller's
-    tree) of the same system and model: the verifier counts them all as one result, so any earlier run makes
-    the count wrong. None when there are none."""
-    if not earlier:
-        return None
-    try:
-        need = load_edition(str(edition)).section(benchmark).get("runs_per_result")
-    except (EditionError, KeyError, ValueError):
-        need = None
-    number = as_int(runs) or 0
-    complete = sum(1 for run in earlier if run.get("complete"))
-    where = "/".join(str(req.get(k, "")) for k in ("division", "org")) + "/results/%s/%s/%s" % (
-        req.get("system", ""), benchmark, req.get("model", ""))
-    issue = Issue(INVALID, "the results tree already holds %d run(s) of %s (%d complete, the latest %s); with these "
-                  "%d it would hold %d%s" % (len(earlier), where, complete, earlier[-1].get("name"), number,
-                                             len(earlier) + number,
-                                             ", and edition %s verifies exactly %d per system and model"
-                                             % (edition, need) if need else ""),
-                  parameter="existing_runs", expected=need, actual=len(earlier) + number, rule_id="2.1.17",
-                  check="existing_runs_issue")
-    return issue.to_dict()
-
-
-def existing_runs_error(issue):
-    return {"variable": "mlperf_system",
-            "message": "the planned run would be INVALID: %s" % issue["message"],
-            "fix": "move the earlier run directories out of the results tree (to an archive), or name this system "
-                   "differently (mlperf_system), or use new results directories (mlperf_results_dir and "
-                   "mlperf_controller_results_dir); mlperf_allow_invalid: true adds the runs anyway, INVALID"}
-
-
-def run_count_error(issue):
-    return {"variable": "mlperf_runs", "message": "the planned run would be INVALID: %s" % issue["message"],
-            "fix": "set mlperf_runs to 0 (the edition's count, %s), or set mlperf_allow_invalid: true for runs "
-                   "that are not a result" % issue["expected"]}

@@ -24,7 +24,7 @@ def launcher_engine(launcher_vars):
     """The engine the launcher's locked environment provides (from its lock header)."""
     env = launcher_vars.get("python_env_result") or {}
     header = env.get("header") or {}
-    return {"generation": header.get("engine_generation"), "source": header.get("engine_source"),
+    return {"name": header.get("engine"), "generation": header.get("engine_generation"), "source": header.get("engine_source"),
             "version": header.get("engine_version"), "profile": header.get("profile"),
             "lock_hash": env.get("lock_hash")}
 

@@ -15,10 +15,9 @@ import copy
 import json
 import re
 
-from ansible_collections.mlperf.storage.plugins.plugin_utils import _inputs
-from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import classify_planned_run, load_edition
+from ansible_collections.mlperf.storage.plugins.plugin_utils import _workloads
+from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_core import RUN_DIR_TOKEN, plan_function, problem
 
-RUN_DIR_TOKEN = "@RUN_DIR@"
 CLIENT_SCRIPT = "mlperf_vdb_client.py"
 ENGINE_DIR = "milvus"  # the results path's engine segment: both backends speak the Milvus API
 
@@ -50,12 +49,7 @@ INDEX_DEFAULTS = {
     "IVF_SQ8": {"nlist": 128},
     "IVF_PQ": {"nlist": 128, "m": 8},
 }
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 _COLLECTION_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _error(variable, message, fix):
-    return {"variable": variable, "message": message, "fix": fix}
 
 
 def collection_name(num_vectors, num_shards, dimension, distribution):
@@ -185,11 +179,11 @@ def _int_setting(errors, raw, variable, minimum=1, allow_none=False):
             raise ValueError
         value = int(float(raw))
     except (TypeError, ValueError):
-        errors.append(_error(variable, "%s is %r; it must be a whole number" % (variable, raw),
+        errors.append(problem(variable, "%s is %r; it must be a whole number" % (variable, raw),
                              "set %s to a whole number of at least %d" % (variable, minimum)))
         return None
     if value < minimum:
-        errors.append(_error(variable, "%s is %d; it must be at least %d" % (variable, value, minimum),
+        errors.append(problem(variable, "%s is %d; it must be at least %d" % (variable, value, minimum),
                              "set %s to at least %d" % (variable, minimum)))
         return None
     return value
@@ -201,7 +195,7 @@ def _settings(req, errors):
     s["host"] = str(req.get("host") or "127.0.0.1")
     s["port"] = _int_setting(errors, req.get("port", 19530), "vectordb_port", 1)
     if s["port"] is not None and s["port"] > 65535:
-        errors.append(_error("vectordb_port", "vectordb_port is %d; a TCP port is 1..65535" % s["port"],
+        errors.append(problem("vectordb_port", "vectordb_port is %d; a TCP port is 1..65535" % s["port"],
                              "set vectordb_port to the Milvus port (19530 by default)"))
     s["connect_timeout"] = req.get("connect_timeout", 10)
     s["credentials_file"] = req.get("credentials_file") or ""
@@ -209,7 +203,7 @@ def _settings(req, errors):
     s["index_type"] = index
     metric = str(req.get("metric_type") or "COSINE").upper()
     if metric not in METRICS:
-        errors.append(_error("vectordb_metric_type", "vectordb_metric_type is %r; expected one of %s"
+        errors.append(problem("vectordb_metric_type", "vectordb_metric_type is %r; expected one of %s"
                              % (req.get("metric_type"), ", ".join(METRICS)), "use COSINE (the reference)"))
     s["metric_type"] = metric
     for key, variable, minimum in (("dimension", "vectordb_dimension", 1), ("num_vectors", "vectordb_num_vectors", 1),
@@ -222,12 +216,12 @@ def _settings(req, errors):
         s[key] = _int_setting(errors, req.get(key), variable, minimum)
     distribution = str(req.get("distribution") or "uniform")
     if distribution not in ("uniform", "normal"):
-        errors.append(_error("vectordb_distribution", "vectordb_distribution is %r; expected uniform or normal"
+        errors.append(problem("vectordb_distribution", "vectordb_distribution is %r; expected uniform or normal"
                              % distribution, "use uniform (the reference)"))
     s["distribution"] = distribution
     mode = str(req.get("mode") or "timed")
     if mode not in MODES:
-        errors.append(_error("vectordb_mode", "vectordb_mode is %r; expected one of %s" % (mode, ", ".join(MODES)),
+        errors.append(problem("vectordb_mode", "vectordb_mode is %r; expected one of %s" % (mode, ", ".join(MODES)),
                              "use timed (a fixed run time) or query_count (a fixed number of queries)"))
     s["mode"] = mode
     s["runtime"] = _int_setting(errors, req.get("runtime"), "vectordb_runtime", 1) if mode == "timed" else None
@@ -237,7 +231,7 @@ def _settings(req, errors):
     s["nprobe"] = _int_setting(errors, req.get("nprobe"), "vectordb_nprobe", 1, allow_none=True)
     overrides = req.get("index_params") or {}
     if not isinstance(overrides, dict):
-        errors.append(_error("vectordb_index_params", "vectordb_index_params is a %s; it must be a mapping"
+        errors.append(problem("vectordb_index_params", "vectordb_index_params is a %s; it must be a mapping"
                              % type(overrides).__name__, "write it as a mapping, e.g. {M: 32}"))
         overrides = {}
     s["index_params"] = index_params(index, overrides)
@@ -245,15 +239,15 @@ def _settings(req, errors):
     if not collection and None not in (s["num_vectors"], s["num_shards"], s["dimension"]):
         collection = collection_name(s["num_vectors"], s["num_shards"], s["dimension"], distribution)
     if collection and not _COLLECTION_RE.match(collection):
-        errors.append(_error("vectordb_collection", "vectordb_collection %r is not a Milvus collection name"
+        errors.append(problem("vectordb_collection", "vectordb_collection %r is not a Milvus collection name"
                              % collection, "use letters, digits and underscores, starting with a letter"))
     s["collection"] = collection
     if s["search_ef"] and s["k"] and index in ("HNSW", "HNSW_SQ", "DISKANN", "AISAQ") and s["search_ef"] < s["k"]:
-        errors.append(_error("vectordb_search_ef", "vectordb_search_ef (%d) is below vectordb_recall_k (%d); a %s "
+        errors.append(problem("vectordb_search_ef", "vectordb_search_ef (%d) is below vectordb_recall_k (%d); a %s "
                              "search keeps only ef candidates, so recall@k would be meaningless"
                              % (s["search_ef"], s["k"], index), "set vectordb_search_ef to at least %d" % s["k"]))
     if s["chunk_size"] and s["load_batch_size"] and s["load_batch_size"] > s["chunk_size"]:
-        errors.append(_error("vectordb_load_batch_size", "vectordb_load_batch_size (%d) is larger than "
+        errors.append(problem("vectordb_load_batch_size", "vectordb_load_batch_size (%d) is larger than "
                              "vectordb_chunk_size (%d); a batch is cut from one chunk"
                              % (s["load_batch_size"], s["chunk_size"]),
                              "make the batch size at most the chunk size"))
@@ -278,11 +272,11 @@ def parameters_of(plan):
     }
 
 
-def planned_metadata(plan, req):
+def planned_metadata(planner, plan):
     """Metadata known before the run (rules.md §8.3, with the vector-database fields of the upstream tool)."""
-    s = plan["settings"]
+    s, req = plan["settings"], planner.req
     args = {
-        "mode": plan["division"], "closed": plan["division"] == "closed", "benchmark": "vectordb",
+        "closed": plan["division"] == "closed", "benchmark": "vectordb",
         "vdb_engine": ENGINE_DIR, "vdb_backend": plan["backend"], "vdb_index": s["index_type"],
         "vdb_client": plan["client"], "host": s["host"], "port": s["port"], "collection": s["collection"],
         "num_query_processes": s["processes"], "batch_size": s["batch_size"], "report_count": s["report_count"],
@@ -292,85 +286,74 @@ def planned_metadata(plan, req):
         "vector_dtype": "FLOAT_VECTOR", "distribution": s["distribution"], "chunk_size": s["chunk_size"],
         "search_limit": s["k"], "recall_k": s["k"], "search_ef": s["search_ef"],
         "num_query_vectors": s["num_query_vectors"], "seed": s["seed"],
-        "results_dir": req["paths"]["results_dir"], "storage_root": plan["paths"]["storage_root"],
-        "storage_type": "local_fs", "data_access_protocol": "file", "data_dir": req["paths"]["data_dir"],
-        "orgname": req["org"], "systemname": req["system"], "allow_invalid_params": bool(req.get("allow_invalid")),
-        "loops": 1,
+        "storage_root": plan["paths"]["storage_root"], "storage_type": "local_fs", "data_access_protocol": "file",
+        "data_dir": req["paths"]["data_dir"],
     }
-    return {
-        "benchmark_type": "vector_database",
-        "model": plan["model"],
-        "command": "run",
-        "num_processes": s["processes"],
-        "accelerator": None,
-        "parameters": plan["parameters"],
-        "override_parameters": plan["overrides"],
-        "vdb_engine": ENGINE_DIR,
-        "vdb_backend": plan["backend"],
-        "vdb_index": s["index_type"],
-        "index_type": s["index_type"],
-        "dimension": s["dimension"],
-        "num_vectors": s["num_vectors"],
-        "vector_dim": s["dimension"],
-        "benchmark_mode": s["mode"],
-        "edition": plan["edition"],
-        "division": plan["division"],
-        "args": args,
-        "engine": dict({"name": plan["backend"], "client": plan["client"]}, **(req.get("engine") or {})),
-        "tool": {"name": "mlperf.storage"},
-    }
+    meta = planner.metadata(plan["model"], s["processes"], None, plan["parameters"], plan["overrides"], args,
+                            vdb_engine=ENGINE_DIR, vdb_backend=plan["backend"], vdb_index=s["index_type"],
+                            index_type=s["index_type"], dimension=s["dimension"], num_vectors=s["num_vectors"],
+                            vector_dim=s["dimension"], benchmark_mode=s["mode"])
+    # the backend and client are what ran, whatever the environment lock calls its engine
+    meta["engine"].update(name=plan["backend"], client=plan["client"])
+    return meta
 
 
-def _flatten(tree, prefix=""):
-    flat = {}
-    for key, value in tree.items():
-        dotted = prefix + str(key)
-        if isinstance(value, dict) and value:
-            flat.update(_flatten(value, dotted + "."))
-        else:
-            flat[dotted] = value
-    return flat
+# rules-engine issue parameter -> the variable that changes it
+_ISSUE_VARIABLES = {"runtime": "vectordb_runtime", "benchmark_mode": "vectordb_mode",
+                    "index_type": "vectordb_index_type", "index": "vectordb_index_type",
+                    "args.storage_root": "mlperf_data_dir"}
 
 
-@_inputs.guarded("vector_database")
-def plan_vectordb(req):
+def _describe(issue, verdict):
+    """(variable, fix) of one classification finding of a planned vector-database run."""
+    parameter = str(issue.get("parameter") or "")
+    variable = _ISSUE_VARIABLES.get(parameter)
+    if variable is None and parameter.startswith("index."):
+        variable = "vectordb_index_params"
+    if verdict == "OPEN":
+        return "mlperf_division", "set mlperf_division: open" + (" (or change %s)" % variable if variable else "")
+    variable = variable or "mlperf_division"
+    return variable, ("change %s as the message says, or set mlperf_allow_invalid: true to run anyway (recorded; "
+                      "never a valid submission)" % variable)
+
+
+@plan_function("vector_database", prefix="vectordb")
+def plan_vectordb(planner, req):
     """Build the plan. ``req`` keys:
 
     edition, division, server_mode (embedded|external), client (builtin|vdbbench), index_type, metric_type,
     index_params, dimension, num_vectors, distribution, seed, chunk_size, load_batch_size, num_shards,
     collection, mode (timed|query_count), runtime, queries, processes, batch_size, k, search_ef, nprobe,
     num_query_vectors, report_count, runs (0 = edition count), host, port, connect_timeout, credentials_file,
-    paths {data_dir, results_dir, work_dir, venv_bin, client_script, vdbbench_bin}, org, system,
-    allow_invalid, engine {version, generation, lock_hash, profile}.
+    paths {data_dir, results_dir, controller_results_dir, work_dir, venv_bin, client_script, vdbbench_bin}, org,
+    system, allow_invalid, engine {version, generation, lock_hash, profile}.
     """
-    plan = {"benchmark": "vector_database", "errors": [], "warnings": [], "notes": []}
-    errors = plan["errors"]
+    plan, errors = planner.plan, planner.errors
     edition, division = str(req["edition"]), str(req["division"])
     mode = req.get("server_mode") or "embedded"
     if mode not in SERVER_MODES:
-        errors.append(_error("vectordb_server_mode", "vectordb_server_mode is %r; expected embedded or external"
-                             % mode, "use embedded (milvus-lite on the launcher) or external (an existing "
-                                     "Milvus at vectordb_host:vectordb_port)"))
-        return plan
+        planner.fail("vectordb_server_mode", "vectordb_server_mode is %r; expected embedded or external" % mode,
+                     "use embedded (milvus-lite on the launcher) or external (an existing Milvus at "
+                     "vectordb_host:vectordb_port)")
+        planner.stop()
     backend = SERVER_MODES[mode]
     client = req.get("client") or "builtin"
     if client not in CLIENTS:
-        errors.append(_error("vectordb_client", "vectordb_client is %r; expected builtin or vdbbench" % client,
-                             "use builtin (this collection's client) or vdbbench (the upstream client, "
-                             "installed separately)"))
-        return plan
+        planner.fail("vectordb_client", "vectordb_client is %r; expected builtin or vdbbench" % client,
+                     "use builtin (this collection's client) or vdbbench (the upstream client, installed "
+                     "separately)")
+        planner.stop()
     if mode == "embedded" and str(req.get("host") or "127.0.0.1") not in ("127.0.0.1", "localhost"):
-        errors.append(_error("vectordb_host", "vectordb_host is %s, but the embedded milvus-lite server listens on "
-                             "127.0.0.1 only" % req.get("host"),
-                             "leave vectordb_host at 127.0.0.1, or set vectordb_server_mode: external"))
+        planner.fail("vectordb_host", "vectordb_host is %s, but the embedded milvus-lite server listens on 127.0.0.1 "
+                                      "only" % req.get("host"),
+                     "leave vectordb_host at 127.0.0.1, or set vectordb_server_mode: external")
     settings = _settings(req, errors)
     if mode == "embedded":
         settings["host"] = "127.0.0.1"
     index = settings["index_type"]
     buildable = BACKENDS[backend]["indexes"]
     if not index:
-        errors.append(_error("vectordb_index_type", "vectordb_index_type is empty",
-                             "set it to one of: %s" % ", ".join(buildable)))
+        planner.fail("vectordb_index_type", "vectordb_index_type is empty", "set it to one of: %s" % ", ".join(buildable))
     elif index not in buildable:
         if backend == "milvus-lite" and index in BACKENDS["milvus"]["indexes"]:
             fix = ("use an index milvus-lite builds (%s; HNSW is the CLOSED-listed one, and with milvus-lite the "
@@ -378,78 +361,53 @@ def plan_vectordb(req):
                    % ", ".join(buildable))
         else:
             fix = "use one of: %s" % ", ".join(buildable)
-        errors.append(_error("vectordb_index_type", "%s cannot build index %s (it builds: %s)"
-                             % (BACKENDS[backend]["description"], index, ", ".join(buildable)), fix))
+        planner.fail("vectordb_index_type", "%s cannot build index %s (it builds: %s)"
+                     % (BACKENDS[backend]["description"], index, ", ".join(buildable)), fix)
     if client == "vdbbench" and settings["metric_type"] != "COSINE":
-        plan["warnings"].append("the upstream vdbbench client takes its metric from its own configuration; "
-                                "vectordb_metric_type=%s is not passed to it" % settings["metric_type"])
-    if errors:
-        return plan
+        planner.warn("the upstream vdbbench client takes its metric from its own configuration; "
+                     "vectordb_metric_type=%s is not passed to it" % settings["metric_type"])
+    planner.stop()
 
     paths = req["paths"]
     data_dir = paths["data_dir"].rstrip("/")
-    results = paths["results_dir"].rstrip("/")
-    base = "/".join([results, division, req["org"], "results", req["system"], "vector_database", ENGINE_DIR,
-                     index])
-    for name, value in (("mlperf_org", req["org"]), ("mlperf_system", req["system"])):
-        if not _NAME_RE.match(str(value)) or value in (".", ".."):
-            errors.append(_error(name, "%s is %r; it is a results path segment" % (name, value),
-                                 "use only letters, digits, '.', '_' and '-'"))
-    if errors:
-        return plan
-    bin_dir = paths["venv_bin"].rstrip("/")
-    python = bin_dir + "/python"
+    python = planner.bin_dir + "/python"
     script = paths["client_script"]
     settings["storage_root"] = data_dir
-    settings["results_root"] = results
+    settings["results_root"] = paths["results_dir"].rstrip("/")
     if client == "builtin":
         datagen_argv = client_load_argv(python, script, settings)
         run_argv = client_search_argv(python, script, settings)
     else:
-        vdb_bin = (paths.get("vdbbench_bin") or bin_dir).rstrip("/")
+        vdb_bin = (paths.get("vdbbench_bin") or planner.bin_dir).rstrip("/")
         datagen_argv = vdbbench_load_argv(vdb_bin, settings)
         run_argv = wrapped_argv(python, script, settings, vdbbench_search_argv(vdb_bin, settings))
-    env = {"PATH": "%s:/usr/local/bin:/usr/bin:/bin" % bin_dir, "PYTHONUNBUFFERED": "1"}
+    env = dict(planner.rank_env, PYTHONUNBUFFERED="1")
+    results_model = "%s/%s" % (ENGINE_DIR, index)
     plan.update(
         edition=edition, division=division, backend=backend, server_mode=mode, client=client,
-        engine_dir=ENGINE_DIR, index_type=index, model="%s_%s" % (ENGINE_DIR, index),
-        results_model="%s/%s" % (ENGINE_DIR, index), settings=settings,
-        paths={"model_base": base, "datagen_base": base + "/datagen", "run_base": base + "/run",
-               "storage_root": data_dir, "server_data_dir": data_dir + "/vectordb/milvus-lite"},
+        engine_dir=ENGINE_DIR, index_type=index, model="%s_%s" % (ENGINE_DIR, index), results_model=results_model,
+        settings=settings,
+        paths=dict(planner.paths(results_model, "datagen", "run"), storage_root=data_dir,
+                   server_data_dir=data_dir + "/vectordb/milvus-lite"),
         commands={"datagen": {"argv": datagen_argv, "launcher_env": env},
                   "run": {"argv": run_argv, "launcher_env": env}},
-        server={"argv": server_argv(bin_dir, data_dir + "/vectordb/milvus-lite", settings["port"])}
+        server={"argv": server_argv(planner.bin_dir, data_dir + "/vectordb/milvus-lite", settings["port"])}
         if mode == "embedded" else None,
         engine=dict(req.get("engine") or {}, name=backend, client=client, translations=[]),
     )
     user = req.get("user_params") or {}
-    plan["overrides"] = {k: v for k, v in sorted(_flatten(user).items())} if isinstance(user, dict) else {}
+    plan["overrides"] = dict(sorted(_workloads.flatten(user).items())) if isinstance(user, dict) else {}
     plan["parameters"] = parameters_of(plan)
     plan["datagen_parameters"] = {k: copy.deepcopy(plan["parameters"][k]) for k in ("database", "index",
                                                                                      "dataset", "storage")}
-    try:
-        rules_runs = int(load_edition(edition).section("vector_database").get("runs_per_result") or 5)
-    except Exception as exc:  # an unknown edition is reported by the classification below
-        plan["warnings"].append("rules edition %s: %s; 5 runs assumed" % (edition, exc))
-        rules_runs = 5
+    rules_runs = int(planner.edition().section("vector_database").get("runs_per_result") or 5)
     plan["runs"] = int(req.get("runs") or 0) or rules_runs
     if plan["runs"] != rules_runs:
-        plan["warnings"].append("%d run(s) planned; a vector database result needs exactly %d"
-                                % (plan["runs"], rules_runs))
+        planner.warn("%d run(s) planned; a vector database result needs exactly %d" % (plan["runs"], rules_runs))
 
-    metadata = planned_metadata(plan, req)
+    metadata = planned_metadata(planner, plan)
     plan["metadata_base"] = metadata
     # the rules engine itself makes a milvus-lite run OPEN (rule 5.6.2, edition data open_only_backends)
-    classification = classify_planned_run(metadata, edition=edition, division=division)
+    classification = planner.classify(metadata)
     plan["classification"] = classification
-    verdict = classification["verdict"]
-    if verdict == "INVALID" and not req.get("allow_invalid"):
-        reasons = [i["message"] for i in classification["issues"] if i["validation"] == "INVALID"]
-        errors.append(_error("vectordb_*", "the planned run would be INVALID: " + "; ".join(reasons),
-                             "fix the reasons above, or set mlperf_allow_invalid: true to run anyway "
-                             "(recorded; never a valid submission)"))
-    elif verdict == "OPEN" and division == "closed":
-        reasons = [i["message"] for i in classification["issues"] if i["validation"] == "OPEN"]
-        errors.append(_error("mlperf_division", "the planned run can only be OPEN: " + "; ".join(reasons),
-                             "set mlperf_division: open"))
-    return plan
+    planner.classification_problems(classification, _describe)

@@ -8,6 +8,7 @@ from ansible_collections.mlperf.storage.plugins.filter.input_problems import inp
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _inputs
 from ansible_collections.mlperf.storage.plugins.plugin_utils._checkpointing_plan import plan_checkpointing
 from ansible_collections.mlperf.storage.plugins.plugin_utils._kvcache_plan import plan_kvcache
+from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_core import plan_function
 from ansible_collections.mlperf.storage.plugins.plugin_utils._training_plan import plan_training
 from ansible_collections.mlperf.storage.plugins.plugin_utils._vectordb import plan_vectordb
 
@@ -225,7 +226,8 @@ def test_closed_run_count_other_than_the_editions_is_an_error_up_front():
         "message": "the planned run would be INVALID: mlperf_runs is 3: 3 training run(s) planned; edition 3.0 "
                    "requires exactly 6 (1 warm-up + 5 measured) consecutive runs",
         "fix": "set mlperf_runs to 0 (the edition's count, 6), or set mlperf_allow_invalid: true for runs that are "
-               "not a result"}]
+               "not a result",
+        "verdict": "INVALID"}]
 
 
 def test_run_count_with_allow_invalid_is_planned_invalid_with_its_reason():
@@ -286,7 +288,7 @@ def test_an_unexpected_exception_in_a_plan_is_a_named_error_not_a_traceback(plan
 
 
 def test_an_unexpected_exception_names_the_mlperf_params_key_it_quotes():
-    def broken(req):
+    def broken(planner, req):
         raise ValueError("cannot use value 'zz-top' here")
-    plan = _inputs.guarded("training")(broken)(make_req(params={"reader.transfer_size": "zz-top"}))
+    plan = plan_function("training")(broken)(make_req(params={"reader.transfer_size": "zz-top"}))
     assert only(plan["errors"])["variable"] == "mlperf_params['reader.transfer_size']"

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from _testpaths import REPO
-from ansible_collections.mlperf.storage.plugins.action.training_plan import failure_message
+from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_core import failure_message
 from ansible_collections.mlperf.storage.plugins.plugin_utils._training_plan import plan_training
 
 GIB = 1024 ** 3
@@ -119,7 +119,7 @@ def test_embedded_inventory_without_allow_invalid_lists_each_reason_with_its_fix
     assert any(f.startswith("set dataset.num_files_train to at least ") for f in fixes)
     # one entry per parameter, not the same parameter once per rule that trips over it
     assert len(fixes) == len(set(fixes))
-    text = failure_message(plan["errors"])
+    text = failure_message("training", plan["errors"])
     assert text.splitlines()[0] == "The training plan has %d problem(s); nothing was started:" % len(plan["errors"])
     assert "mlperf_allow_invalid: true" in text.splitlines()[-1]
 
