@@ -111,9 +111,11 @@ def parse(path):
             info["model"] = tail[0]
         info["command"] = tail[1] if len(tail) >= 2 else "run"
     elif bench == "vector_database":
-        if len(tail) >= 3:
-            info["engine"], info["index"], info["command"] = tail[0], tail[1], tail[2]
+        if len(tail) >= 2:
+            info["engine"], info["index"] = tail[0], tail[1]
             info["model"] = "%s_%s" % (tail[0], tail[1])
+        if len(tail) >= 3:
+            info["command"] = tail[2]
         elif len(tail) == 1:
             info["command"] = tail[0]
     return info
