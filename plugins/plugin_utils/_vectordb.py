@@ -104,16 +104,19 @@ def client_search_argv(python, script, settings):
     argv = ([python, script, "search"] + _connection(settings) + _dataset(settings) +
             ["--processes", str(settings["processes"]), "--batch-size", str(settings["batch_size"]),
              "--mode", settings["mode"], "--num-query-vectors", str(settings["num_query_vectors"]),
-             "--k", str(settings["k"]), "--report-count", str(settings["report_count"])])
-    if settings["mode"] == "timed":
-        argv += ["--runtime", str(settings["runtime"])]
-    else:
-        argv += ["--queries", str(settings["queries"])]
-    if settings.get("search_ef"):
-        argv += ["--search-ef", str(settings["search_ef"])]
+             "--k", str(settings["k"]), "--report-count", str(settings["report_count"])] + _search_length(settings))
     if settings.get("nprobe"):
         argv += ["--nprobe", str(settings["nprobe"])]
     return argv + _fs_roots(settings)
+
+
+def _search_length(settings):
+    """How long a search run goes (a run time or a query count) and its ef, in the flags both clients share."""
+    argv = (["--runtime", str(settings["runtime"])] if settings["mode"] == "timed"
+            else ["--queries", str(settings["queries"])])
+    if settings.get("search_ef"):
+        argv += ["--search-ef", str(settings["search_ef"])]
+    return argv
 
 
 def _fs_roots(settings):
@@ -138,19 +141,12 @@ def vdbbench_load_argv(bin_dir, settings):
 
 def vdbbench_search_argv(bin_dir, settings):
     """The upstream vdbbench (simple_bench) command line (rules.md §6.2)."""
-    argv = [bin_dir.rstrip("/") + "/vdbbench", "--host", str(settings["host"]), "--port", str(settings["port"]),
+    return [bin_dir.rstrip("/") + "/vdbbench", "--host", str(settings["host"]), "--port", str(settings["port"]),
             "--collection-name", settings["collection"], "--processes", str(settings["processes"]),
             "--batch-size", str(settings["batch_size"]), "--report-count", str(settings["report_count"]),
             "--output-dir", RUN_DIR_TOKEN, "--vector-dim", str(settings["dimension"]),
             "--search-limit", str(settings["k"]), "--num-query-vectors", str(settings["num_query_vectors"]),
-            "--json-output"]
-    if settings["mode"] == "timed":
-        argv += ["--runtime", str(settings["runtime"])]
-    else:
-        argv += ["--queries", str(settings["queries"])]
-    if settings.get("search_ef"):
-        argv += ["--search-ef", str(settings["search_ef"])]
-    return argv
+            "--json-output"] + _search_length(settings)
 
 
 def wrapped_argv(python, script, settings, child):
