@@ -3,6 +3,8 @@ import math
 from fractions import Fraction
 
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _workloads
+from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.edition import (
+    DEFAULT_EDITION, EditionError, load_edition)
 
 GIB = 1024 ** 3
 # Above this many files the upstream tool suggests spreading them over subfolders.
@@ -27,14 +29,23 @@ def _exact(value):
     return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
 
 
+def _edition(edition):
+    try:
+        return load_edition(DEFAULT_EDITION if edition is None else edition)
+    except EditionError as exc:
+        raise DatasizeError("mlperf_edition: %s" % exc)
+
+
 def training_datasize(total_memory_bytes, num_accelerators, record_length_bytes, samples_per_file,
-                      batch_size, rounding="ceil"):
+                      batch_size, rounding=None, edition=DEFAULT_EDITION, steps_per_epoch=None,
+                      memory_multiplier=None):
     """Minimum training dataset for the hosts' memory and the accelerator count.
 
-    The dataset must be at least ``memory_multiplier`` (5) times the client memory and give every
-    simulated accelerator ``steps_per_epoch`` (500) steps of ``batch_size`` samples per epoch.
-    ``rounding`` applies to the memory-bound file count: "ceil" (v3.x tools) or "floor" (v2.0 and
-    early v3 tools). The step-bound count uses integer division, as the upstream tool does.
+    The dataset must be at least ``memory_multiplier`` times the client memory and give every
+    simulated accelerator ``steps_per_epoch`` steps of ``batch_size`` samples per epoch; both come
+    from ``edition`` unless given (500 and 5 in every edition so far). ``rounding`` applies to the
+    memory-bound file count: "ceil" (v3.x tools) or "floor" (v2.0 and early v3 tools); by default the
+    edition's plan rounding. The step-bound count uses integer division, as the upstream tool does.
 
     Returns {required_files, files_by_memory, files_by_steps, dominant ("memory"|"steps"),
     total_disk_bytes, required_subfolders, suggested_subfolders}. required_subfolders is 0 as
@@ -46,13 +57,18 @@ def training_datasize(total_memory_bytes, num_accelerators, record_length_bytes,
     _positive("record_length_bytes", record_length_bytes, integer=False)
     _positive("samples_per_file", samples_per_file)
     _positive("batch_size", batch_size)
+    if rounding is None or steps_per_epoch is None or memory_multiplier is None:
+        ed = _edition(edition)
+        rounding = ed.datasize_rounding() if rounding is None else rounding
+        steps_per_epoch = ed.steps_per_epoch() if steps_per_epoch is None else steps_per_epoch
+        memory_multiplier = ed.memory_multiplier() if memory_multiplier is None else memory_multiplier
     if rounding not in ("ceil", "floor"):
         raise DatasizeError("rounding must be 'ceil' or 'floor', got %r" % (rounding,))
 
     file_bytes = samples_per_file * _exact(record_length_bytes)
-    by_memory_exact = _workloads.memory_multiplier() * total_memory_bytes / file_bytes
+    by_memory_exact = _exact(memory_multiplier) * total_memory_bytes / file_bytes
     files_by_memory = math.ceil(by_memory_exact) if rounding == "ceil" else math.floor(by_memory_exact)
-    min_samples = _workloads.steps_per_epoch() * num_accelerators * batch_size
+    min_samples = int(steps_per_epoch) * num_accelerators * batch_size
     files_by_steps = min_samples // samples_per_file
     required = max(files_by_memory, files_by_steps)
     suggested = math.ceil(required / FILES_PER_SUBFOLDER_HINT) if required > FILES_PER_SUBFOLDER_HINT else 0
@@ -67,8 +83,9 @@ def training_datasize(total_memory_bytes, num_accelerators, record_length_bytes,
     }
 
 
-def training_datasize_for_workload(workload, total_memory_bytes, num_accelerators, edition="3.0"):
-    """training_datasize() with R, S and B read from a workload config and the edition's rounding."""
+def training_datasize_for_workload(workload, total_memory_bytes, num_accelerators, edition=DEFAULT_EDITION):
+    """training_datasize() with R, S and B read from a workload config, under the edition's constants and
+    plan rounding."""
     dataset = workload.get("dataset") or {}
     reader = workload.get("reader") or {}
     record = dataset.get("record_length_bytes", dataset.get("record_length"))
@@ -76,8 +93,7 @@ def training_datasize_for_workload(workload, total_memory_bytes, num_accelerator
         raise DatasizeError("the workload has no dataset.record_length_bytes; the datasize rule needs it")
     return training_datasize(
         total_memory_bytes, num_accelerators, record,
-        dataset.get("num_samples_per_file", 1), reader.get("batch_size", 1),
-        rounding=_workloads.edition_rules(edition)["datasize_rounding"],
+        dataset.get("num_samples_per_file", 1), reader.get("batch_size", 1), edition=edition,
     )
 
 

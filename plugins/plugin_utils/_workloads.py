@@ -1,8 +1,9 @@
 """Training workload definitions and the override rules of each MLPerf Storage edition.
 
-Controller-side, plain Python over the YAML files in ``data/``: which (model, accelerator)
-pairs exist per edition and division, their DLIO workload configs, and how a dotted
-parameter override is classified (CLOSED-allowed, OPEN-only, tool-injected or invalid).
+Controller-side, plain Python. What an edition decides (which (model, accelerator) pairs exist per
+division, run counts, override classes, datasize constants) is read from the rules editions
+(``rules/editions/<edition>.yaml`` through ``rules.edition.load_edition``), the same data the
+verifier judges by; the DLIO workload configs are the YAML files in ``data/workloads``.
 """
 import copy
 import difflib
@@ -11,6 +12,11 @@ import os
 import re
 
 import yaml
+
+from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.edition import (
+    DEFAULT_EDITION, EditionError, available_editions, load_edition)
+from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.edition import (
+    workload_name as _edition_workload_name)
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 WORKLOAD_DIR = os.path.join(DATA_DIR, "workloads")
@@ -23,7 +29,13 @@ INVALID = "invalid"
 
 
 class WorkloadError(ValueError):
-    """A workload, edition or override request that cannot be satisfied; the message says how to fix it."""
+    """A workload, edition or override request that cannot be satisfied; the message says how to fix it.
+
+    ``problems`` holds the structured form ([{variable, message, fix}]) when the error is about inputs."""
+
+    def __init__(self, message, problems=None):
+        super().__init__(message)
+        self.problems = list(problems or [])
 
 
 @functools.lru_cache(maxsize=None)
@@ -37,53 +49,81 @@ def load_data(name):
     return copy.deepcopy(_load_yaml_file(os.path.join(DATA_DIR, name)))
 
 
-def _models_table():
-    return _load_yaml_file(os.path.join(DATA_DIR, "training_models.yaml"))
+def _problem(variable, message, fix):
+    return {"variable": variable, "message": message, "fix": fix}
+
+
+def problem_text(problem):
+    """One problem as a sentence: "<variable>: <message>. <Fix>." (the text of WorkloadError)."""
+    fix = problem["fix"]
+    return "%s: %s. %s." % (problem["variable"], problem["message"], fix[:1].upper() + fix[1:])
 
 
 def editions():
     """Edition names known to the collection, newest first."""
-    return sorted(_models_table()["editions"], key=lambda e: [int(p) for p in e.split(".")], reverse=True)
+    return list(reversed(available_editions()))
 
 
-def edition_rules(edition):
-    """The training rules block of one edition (pairs, au_threshold, runs, overrides ...)."""
-    table = _models_table()["editions"]
-    key = str(edition)
-    if key not in table:
-        raise WorkloadError(
-            "mlperf_edition: unknown edition %r; known editions are %s. "
-            "Set mlperf_edition to one of them." % (edition, ", ".join(editions()))
-        )
-    return copy.deepcopy(table[key])
+def _unknown_edition(edition):
+    return _problem("mlperf_edition", "unknown edition %r; known editions are %s" % (edition, ", ".join(editions())),
+                    "set mlperf_edition to one of them")
 
 
-def steps_per_epoch():
-    return _models_table()["steps_per_epoch"]
+def _edition(edition):
+    """The Edition of a name; WorkloadError naming the known editions when there is none."""
+    try:
+        return load_edition(DEFAULT_EDITION if edition is None else str(edition))
+    except EditionError:
+        problem = _unknown_edition(edition)
+        raise WorkloadError(problem_text(problem), [problem])
 
 
-def memory_multiplier():
-    return _models_table()["memory_multiplier"]
+def edition_rules(edition=DEFAULT_EDITION):
+    """The training facts of one edition as one mapping (a copy): pairs, au_threshold, runs {warmup,
+    measured} (what a plan makes by default), datasize_rounding (the plan's), overrides {closed, open,
+    tool, tool_prefixes}."""
+    ed = _edition(edition)
+    classes = ed.override_classes()
+    return {
+        "pairs": ed.training_pairs(),
+        "au_threshold": dict(ed.section("training").get("au_thresholds") or {}),
+        "runs": ed.planned_training_runs(),
+        "datasize_rounding": ed.datasize_rounding(),
+        "overrides": {"closed": classes["closed"], "open": classes["open"], "tool": classes["tool_injected"],
+                      "tool_prefixes": classes["tool_prefixes"]},
+    }
 
 
-def _all_models():
-    models = set()
-    for rules in _models_table()["editions"].values():
-        models.update(rules["pairs"])
-    return sorted(models)
+def steps_per_epoch(edition=DEFAULT_EDITION):
+    return _edition(edition).steps_per_epoch()
 
 
-def _all_accelerators():
-    accels = set()
-    for rules in _models_table()["editions"].values():
-        for by_accel in rules["pairs"].values():
-            accels.update(by_accel)
-    return sorted(accels)
+def memory_multiplier(edition=DEFAULT_EDITION):
+    return _edition(edition).memory_multiplier()
+
+
+def _every(what):
+    """Every training model or accelerator of any edition, sorted."""
+    names = set()
+    for name in available_editions():
+        names.update(load_edition(name).training_models() if what == "models"
+                     else load_edition(name).training_accelerators())
+    return sorted(names)
+
+
+def _all_divisions():
+    """Every division of any edition, in the order the newest edition lists them."""
+    out = []
+    for name in editions():
+        for division in load_edition(name).divisions:
+            if division not in out:
+                out.append(division)
+    return out
 
 
 def workload_name(model, accelerator):
     """Hydra workload name of a training run: ``<model>_<accelerator>`` ('-' in a model becomes '_')."""
-    return "%s_%s" % (str(model).replace("-", "_"), accelerator)
+    return _edition_workload_name(model, accelerator)
 
 
 def datagen_workload_name(model):
@@ -91,97 +131,90 @@ def datagen_workload_name(model):
     return "%s_datagen" % str(model).replace("-", "_")
 
 
-def _pair_errors(model, accelerator, edition):
-    """Errors about the pair itself (unknown names, pair absent from the edition)."""
-    table = _models_table()
-    if str(edition) not in table["editions"]:
-        return [
-            "mlperf_edition: unknown edition %r; known editions are %s. "
-            "Set mlperf_edition to one of them." % (edition, ", ".join(editions()))
-        ]
-    pairs = table["editions"][str(edition)]["pairs"]
-    errors = []
-    if model not in _all_models():
-        errors.append(
-            "mlperf_model: unknown training model %r; allowed values are %s. "
-            "Set mlperf_model to one of them." % (model, ", ".join(_all_models()))
-        )
-    if accelerator not in _all_accelerators():
-        errors.append(
-            "mlperf_accelerator: unknown accelerator %r; allowed values are %s. "
-            "Set mlperf_accelerator to one of them." % (accelerator, ", ".join(_all_accelerators()))
-        )
-    if errors:
-        return errors
+def _pair_problems(model, accelerator, edition):
+    """Problems with the pair itself (unknown names, pair absent from the edition)."""
+    try:
+        ed = load_edition(DEFAULT_EDITION if edition is None else str(edition))
+    except EditionError:
+        return [_unknown_edition(edition)]
+    problems = []
+    models, accelerators = _every("models"), _every("accelerators")
+    if model not in models:
+        problems.append(_problem("mlperf_model", "unknown training model %r; allowed values are %s"
+                                 % (model, ", ".join(models)), "set mlperf_model to one of them"))
+    if accelerator not in accelerators:
+        problems.append(_problem("mlperf_accelerator", "unknown accelerator %r; allowed values are %s"
+                                 % (accelerator, ", ".join(accelerators)), "set mlperf_accelerator to one of them"))
+    if problems:
+        return problems
+    pairs = ed.training_pairs()
     if model not in pairs:
-        return [
-            "mlperf_model: %r is not a training model of edition %s; that edition has %s. "
-            "Choose one of those, or set mlperf_edition to an edition that has %s."
-            % (model, edition, ", ".join(sorted(pairs)), model)
-        ]
+        return [_problem("mlperf_model", "%r is not a training model of edition %s; that edition has %s"
+                         % (model, ed.name, ", ".join(sorted(pairs))),
+                         "choose one of those, or set mlperf_edition to an edition that has %s" % model)]
     if accelerator not in pairs[model]:
-        return [
-            "mlperf_accelerator: %r is not available for mlperf_model %r in edition %s; "
-            "allowed accelerators for it are %s. Set mlperf_accelerator to one of them."
-            % (accelerator, model, edition, ", ".join(sorted(pairs[model])))
-        ]
+        return [_problem("mlperf_accelerator", "%r is not available for mlperf_model %r in edition %s; allowed "
+                         "accelerators for it are %s" % (accelerator, model, ed.name, ", ".join(sorted(pairs[model]))),
+                         "set mlperf_accelerator to one of them")]
     return []
 
 
-def check_pair(model, accelerator, edition="3.0", division="closed"):
-    """Return a list of error strings (empty when the pair may run in that edition and division).
+def check_pair(model, accelerator, edition=DEFAULT_EDITION, division="closed"):
+    """Problems ([{variable, message, fix}]; empty when the pair may run in that edition and division).
 
-    Each message names the variable to change (mlperf_model, mlperf_accelerator, mlperf_division
-    or mlperf_edition), the value given, the allowed values and the fix.
+    ``variable`` is the inventory variable to change (mlperf_model, mlperf_accelerator, mlperf_division
+    or mlperf_edition); the message names the value given and the allowed values, ``fix`` what to set.
     """
-    table = _models_table()
-    errors = []
-    if division not in table["divisions"]:
-        errors.append(
-            "mlperf_division: unknown division %r; allowed values are %s. "
-            "Set mlperf_division to one of them." % (division, ", ".join(table["divisions"]))
-        )
-    pair_errors = _pair_errors(model, accelerator, edition)
-    if pair_errors or errors:
-        return errors + pair_errors
-    allowed = table["editions"][str(edition)]["pairs"][model][accelerator]
+    problems = []
+    divisions = _all_divisions()
+    if division not in divisions:
+        problems.append(_problem("mlperf_division", "unknown division %r; allowed values are %s"
+                                 % (division, ", ".join(divisions)), "set mlperf_division to one of them"))
+    pair_problems = _pair_problems(model, accelerator, edition)
+    if pair_problems or problems:
+        return problems + pair_problems
+    ed = load_edition(DEFAULT_EDITION if edition is None else str(edition))
+    allowed = ed.pair_divisions(model, accelerator)
     if division not in allowed:
-        errors.append(
-            "mlperf_division: %s + %s may not run in division %r of edition %s; allowed divisions "
-            "for this pair are %s. Set mlperf_division to one of them, or choose a pair that %s allows."
-            % (model, accelerator, division, edition, ", ".join(allowed), division)
-        )
-    return errors
+        problems.append(_problem(
+            "mlperf_division", "%s + %s may not run in division %r of edition %s; allowed divisions for this pair "
+            "are %s" % (model, accelerator, division, ed.name, ", ".join(allowed)),
+            "set mlperf_division to one of them, or choose a pair that %s allows" % division))
+    return problems
 
 
-def _read_workload(filename, what):
+def read_workload(filename, what):
+    """A copy of ``data/workloads/<filename>``; WorkloadError naming ``what`` when it is missing."""
     path = os.path.join(WORKLOAD_DIR, filename)
     if not os.path.isfile(path):
         raise WorkloadError("no workload definition for %s (expected %s)" % (what, path))
     return copy.deepcopy(_load_yaml_file(path))
 
 
-def load_workload(model, accelerator, edition="3.0"):
+_read_workload = read_workload
+
+
+def load_workload(model, accelerator, edition=DEFAULT_EDITION):
     """The DLIO workload config (dict, MLPerf key names) of a training run.
 
-    Raises WorkloadError when the pair does not exist in the edition. The division is not checked
-    here: use check_pair() for that.
+    Raises WorkloadError (with ``problems``) when the pair does not exist in the edition. The division is
+    not checked here: use check_pair() for that.
     """
-    problems = _pair_errors(model, accelerator, edition)
+    problems = _pair_problems(model, accelerator, edition)
     if problems:
-        raise WorkloadError("; ".join(problems))
-    return _read_workload(workload_name(model, accelerator) + ".yaml", "%s on %s" % (model, accelerator))
+        raise WorkloadError("; ".join(problem_text(p) for p in problems), problems)
+    return read_workload(workload_name(model, accelerator) + ".yaml", "%s on %s" % (model, accelerator))
 
 
-def load_datagen_workload(model, edition="3.0"):
+def load_datagen_workload(model, edition=DEFAULT_EDITION):
     """The DLIO workload config of the data generation run for a model."""
-    pairs = edition_rules(edition)["pairs"]
-    if model not in pairs:
-        raise WorkloadError(
-            "mlperf_model: %r is not a training model of edition %s; that edition has %s. "
-            "Set mlperf_model to one of them." % (model, edition, ", ".join(sorted(pairs)))
-        )
-    return _read_workload(datagen_workload_name(model) + ".yaml", "data generation of %s" % model)
+    ed = _edition(edition)
+    models = sorted(ed.training_pairs())
+    if model not in models:
+        problem = _problem("mlperf_model", "%r is not a training model of edition %s; that edition has %s"
+                           % (model, ed.name, ", ".join(models)), "set mlperf_model to one of them")
+        raise WorkloadError(problem_text(problem), [problem])
+    return read_workload(datagen_workload_name(model) + ".yaml", "data generation of %s" % model)
 
 
 def flatten(config, prefix=""):
@@ -200,17 +233,18 @@ def _flat_keys(config):
     return list(flatten(config))
 
 
-def _known_keys(rules):
+def _known_keys(classes):
     """Every dotted key the classifier can name in a "did you mean" hint."""
-    known = set(rules["overrides"]["closed"]) | set(rules["overrides"]["open"]) | set(rules["overrides"]["tool"])
+    known = set(classes["closed"]) | set(classes["open"]) | set(classes["tool_injected"])
     for name in os.listdir(WORKLOAD_DIR):
         if name.endswith(".yaml"):
             known.update(_flat_keys(_load_yaml_file(os.path.join(WORKLOAD_DIR, name))))
     return sorted(known)
 
 
-def classify_overrides(params, edition="3.0", division="closed"):
-    """Classify each override key under the rules of ``edition``.
+def classify_overrides(params, edition=DEFAULT_EDITION, division="closed"):
+    """Classify each override key under the rules of ``edition`` (Edition.classify_override, the verifier's
+    own classification).
 
     Returns one entry per key, in key order: ``{key, class, message, allowed}`` where class is
     closed (allowed in CLOSED), open (makes the run OPEN), tool (set by the launcher, not a user
@@ -222,23 +256,22 @@ def classify_overrides(params, edition="3.0", division="closed"):
             "mlperf_params must be a mapping of dotted workload keys to values "
             "(e.g. {'reader.read_threads': 8}); got %s" % type(params).__name__
         )
-    rules = edition_rules(edition)
-    overrides = rules["overrides"]
-    closed, open_only, tool = set(overrides["closed"]), set(overrides["open"]), set(overrides["tool"])
-    prefixes = tuple(overrides.get("tool_prefixes", []))
+    ed = _edition(edition)
+    classes = ed.override_classes()
     known = None
     result = []
     for key in sorted(params, key=str):
         key_text = str(key)
-        if key_text in tool or key_text.startswith(prefixes):
+        kind = ed.classify_override(key_text)
+        if kind == "tool":
             klass = TOOL
             message = "%s is set by the launcher, not counted as a user override" % key_text
             allowed = True
-        elif key_text in closed:
+        elif kind == "closed":
             klass = CLOSED
             message = "%s may be overridden in CLOSED" % key_text
             allowed = True
-        elif key_text in open_only:
+        elif kind == "open":
             klass = OPEN
             allowed = division != "closed"
             message = "%s may only be overridden in OPEN; it makes the run OPEN" % key_text
@@ -248,14 +281,14 @@ def classify_overrides(params, edition="3.0", division="closed"):
             klass = INVALID
             allowed = False
             if known is None:
-                known = _known_keys(rules)
-            message = "%s is not an allowed override in edition %s; it makes the run INVALID" % (key_text, edition)
+                known = _known_keys(classes)
+            message = "%s is not an allowed override in edition %s; it makes the run INVALID" % (key_text, ed.name)
             close = difflib.get_close_matches(key_text, known, n=1, cutoff=0.75)
             if close:
                 message += " (did you mean %s?)" % close[0]
             else:
                 message += " (allowed in CLOSED: %s; OPEN only: %s)" % (
-                    ", ".join(sorted(closed)), ", ".join(sorted(open_only)))
+                    ", ".join(sorted(classes["closed"])), ", ".join(sorted(classes["open"])))
         result.append({"key": key_text, "class": klass, "message": message, "allowed": allowed})
     return result
 

@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _workloads as wl
+from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.edition import load_edition
 
 # rules.md section 3.1, one row per template: the values every template must carry.
 TABLE_3_1 = {
@@ -131,32 +132,61 @@ class TestCheckPair:
             assert wl.check_pair(model, accel, "3.0", "closed") == []
             assert wl.check_pair(model, accel, "3.0", "whatif") == []
 
+    def test_problems_are_structured(self):
+        for problems in (wl.check_pair("bert", "tpu", "3.0", "final"), wl.check_pair("unet3d", "a100", "3.0", "open"),
+                         wl.check_pair("unet3d", "b200", "9.9", "closed")):
+            assert problems
+            for problem in problems:
+                assert set(problem) == {"variable", "message", "fix"}
+                assert problem["variable"].startswith("mlperf_")
+                assert not problem["message"].startswith("mlperf_") and not problem["message"].endswith(".")
+                assert problem["fix"][:1].islower() and not problem["fix"].endswith(".")
+
     def test_whatif_only_pair_in_closed(self):
         (err,) = wl.check_pair("resnet50", "h100", "3.0", "closed")
-        assert err.startswith("mlperf_division:")
-        assert "'closed'" in err and "whatif" in err and "Set mlperf_division" in err
+        assert err["variable"] == "mlperf_division"
+        assert "'closed'" in err["message"] and "whatif" in err["message"]
+        assert err["fix"].startswith("set mlperf_division")
         assert wl.check_pair("resnet50", "h100", "3.0", "whatif") == []
 
     def test_unknown_values_name_the_variable_and_the_choices(self):
         (err,) = wl.check_pair("bert", "b200", "3.0", "closed")
-        assert err.startswith("mlperf_model: unknown training model 'bert'")
-        assert "cosmoflow, resnet50, retinanet, unet3d" in err
+        assert err["variable"] == "mlperf_model"
+        assert err["message"].startswith("unknown training model 'bert'")
+        assert "cosmoflow, " in err["message"] and "resnet50, retinanet, unet3d" in err["message"]
+        assert err["fix"] == "set mlperf_model to one of them"
         (err,) = wl.check_pair("unet3d", "tpu", "3.0", "closed")
-        assert err.startswith("mlperf_accelerator: unknown accelerator 'tpu'")
-        assert "a100, b200, h100, mi355" in err
+        assert err["variable"] == "mlperf_accelerator"
+        assert err["message"] == "unknown accelerator 'tpu'; allowed values are a100, b200, h100, mi355"
         errs = wl.check_pair("bert", "tpu", "3.0", "final")
-        assert [e.split(":")[0] for e in errs] == ["mlperf_division", "mlperf_model", "mlperf_accelerator"]
+        assert [e["variable"] for e in errs] == ["mlperf_division", "mlperf_model", "mlperf_accelerator"]
 
     def test_pair_missing_in_edition(self):
         (err,) = wl.check_pair("unet3d", "mi355", "3.0", "closed")
-        assert "mlperf_accelerator: 'mi355' is not available for mlperf_model 'unet3d'" in err
+        assert (err["variable"], err["message"]) == (
+            "mlperf_accelerator", "'mi355' is not available for mlperf_model 'unet3d' in edition 3.0; allowed "
+                                  "accelerators for it are a100, b200")
         (err,) = wl.check_pair("retinanet", "b200", "2.0", "closed")
-        assert err.startswith("mlperf_model: 'retinanet' is not a training model of edition 2.0")
+        assert err["variable"] == "mlperf_model"
+        assert err["message"].startswith("'retinanet' is not a training model of edition 2.0")
+        assert err["fix"] == "choose one of those, or set mlperf_edition to an edition that has retinanet"
 
     def test_v2_has_no_whatif(self):
         (err,) = wl.check_pair("unet3d", "a100", "2.0", "whatif")
-        assert "allowed divisions for this pair are closed, open" in err
+        assert err["message"].endswith("allowed divisions for this pair are closed, open")
         assert wl.check_pair("cosmoflow", "h100", "2.0", "closed") == []
+
+    def test_unknown_edition(self):
+        (err,) = wl.check_pair("unet3d", "b200", "9.9", "closed")
+        assert err == {"variable": "mlperf_edition", "message": "unknown edition '9.9'; known editions are 3.0, 2.0",
+                       "fix": "set mlperf_edition to one of them"}
+
+    def test_load_workload_error_carries_the_problems(self):
+        with pytest.raises(wl.WorkloadError) as err:
+            wl.load_workload("unet3d", "mi355", "3.0")
+        assert err.value.problems == wl.check_pair("unet3d", "mi355", "3.0", "closed")
+        assert str(err.value) == wl.problem_text(err.value.problems[0])
+        assert str(err.value).endswith(". Set mlperf_accelerator to one of them.")
 
 
 class TestEditionData:
@@ -167,7 +197,20 @@ class TestEditionData:
         v2 = wl.edition_rules("2.0")
         assert v2["au_threshold"] == {"unet3d": 0.90, "resnet50": 0.90, "cosmoflow": 0.70}
         assert v2["datasize_rounding"] == "floor" and v3["datasize_rounding"] == "ceil"
+        # a v2.0 plan still makes a warm-up and five measured runs; its verifier asks for at least five
+        assert v2["runs"] == {"warmup": 1, "measured": 5}
         assert wl.steps_per_epoch() == 500 and wl.memory_multiplier() == 5
+        assert wl.steps_per_epoch("2.0") == 500 and wl.memory_multiplier("2.0") == 5
+
+    def test_planner_facts_are_the_verifiers(self):
+        for edition in wl.editions():
+            rules, ed = wl.edition_rules(edition), load_edition(edition)
+            assert rules["pairs"] == ed.section("training")["pairs"]
+            assert rules["au_threshold"] == ed.section("training")["au_thresholds"]
+            assert rules["overrides"]["tool"] == ed.section("training")["overrides"]["tool_injected"]
+            planned = rules["runs"]["warmup"] + rules["runs"]["measured"]
+            need, rule = ed.section("training")["runs_per_result"], ed.section("training")["run_count_rule"]
+            assert planned == need if rule == "exact" else planned >= need
 
     def test_thresholds_agree_with_templates(self):
         for edition in wl.editions():
@@ -179,6 +222,9 @@ class TestEditionData:
     def test_prefetch_window_is_v3_only(self):
         assert "storage.storage_options.prefetch_window" in wl.edition_rules("3.0")["overrides"]["closed"]
         assert "storage.storage_options.prefetch_window" not in wl.edition_rules("2.0")["overrides"]["closed"]
+
+    def test_there_is_no_second_edition_table(self):
+        assert not os.path.exists(os.path.join(wl.DATA_DIR, "training_models.yaml"))
 
 
 class TestClassifyOverrides:

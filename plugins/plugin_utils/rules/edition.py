@@ -1,6 +1,12 @@
-"""Rules editions: the data (models, accelerators, tables, thresholds) each round judges by."""
+"""Rules editions: the data (models, accelerators, tables, thresholds) each round judges by.
+
+One file per edition (``editions/<edition>.yaml``) holds everything the edition decides, for the
+planner and the verifier alike; the training pairs' reference values are their DLIO workloads in
+``plugin_utils/data/workloads``. ``load_edition`` is the one loader (cached per edition).
+"""
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import re
@@ -10,7 +16,10 @@ import yaml
 from .util import get_path
 
 EDITIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "editions")
+WORKLOAD_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "workloads")
+# The edition used when none is given; the only edition name outside the editions data.
 DEFAULT_EDITION = "3.0"
+_ABSENT = object()
 
 
 class EditionError(ValueError):
@@ -18,11 +27,36 @@ class EditionError(ValueError):
 
 
 def available_editions() -> list:
+    """Edition names with a data file, oldest first."""
     names = []
     for fn in os.listdir(EDITIONS_DIR):
         if fn.endswith(".yaml"):
             names.append(fn[: -len(".yaml")])
-    return sorted(names)
+    return sorted(names, key=_version_key)
+
+
+def _version_key(name):
+    return [int(p) if p.isdigit() else p for p in re.split(r"[.]", name)]
+
+
+def workload_name(model, accelerator):
+    """Name of a training pair's DLIO workload: ``<model>_<accelerator>`` ('-' in a model becomes '_')."""
+    return "%s_%s" % (str(model).replace("-", "_"), accelerator)
+
+
+@functools.lru_cache(maxsize=None)
+def _workload_file(name):
+    path = os.path.join(WORKLOAD_DIR, name + ".yaml")
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def read_workload_file(name):
+    """A copy of ``data/workloads/<name>.yaml``, or None when there is no such file."""
+    data = _workload_file(name)
+    return copy.deepcopy(data) if data is not None else None
 
 
 def normalize_edition(name) -> str:
@@ -54,14 +88,26 @@ class Edition:
     def has_benchmark(self, benchmark: str) -> bool:
         return benchmark in (self.data.get("benchmarks") or [])
 
+    @property
+    def divisions(self) -> list:
+        return list(self.data.get("divisions") or [])
+
+    def _division(self, division):
+        """The division whose lists apply: an unknown division (e.g. whatif before it existed) -> closed."""
+        return division if division in self.divisions else "closed"
+
     def by_division(self, benchmark: str, key: str, division: str) -> list:
         """A per-division list (models, accelerators, index types ...); unknown division -> closed."""
+        if benchmark == "training" and key in ("models", "accelerators"):
+            return self._training_names(key, self._division(division))
         table = self.section(benchmark).get(key) or {}
         if division in table:
             return list(table[division] or [])
         return list(table.get("closed") or [])
 
     def all_of(self, benchmark: str, key: str) -> list:
+        if benchmark == "training" and key in ("models", "accelerators"):
+            return self._training_names(key, None)
         table = self.section(benchmark).get(key) or {}
         out = []
         for values in table.values():
@@ -70,14 +116,136 @@ class Edition:
                     out.append(v)
         return out
 
-    def training_workload(self, model, accelerator):
-        if not model or not accelerator:
+    # -- training --------------------------------------------------------------------------------
+    def training_pairs(self) -> dict:
+        """{model: {accelerator: [divisions the pair may run in]}} (a copy)."""
+        return copy.deepcopy(self.section("training").get("pairs") or {})
+
+    def pair_divisions(self, model, accelerator):
+        """The divisions a (model, accelerator) pair may run in, or None when the edition lacks the pair."""
+        by_accel = (self.section("training").get("pairs") or {}).get(model)
+        if not isinstance(by_accel, dict) or accelerator not in by_accel:
             return None
-        key = "%s_%s" % (str(model).replace("-", "_"), accelerator)
-        return (self.section("training").get("workloads") or {}).get(key)
+        return list(by_accel[accelerator] or [])
+
+    def _training_names(self, key, division):
+        """Models or accelerators of the pairs (in data order); division None -> every pair."""
+        out = []
+        for model, by_accel in (self.section("training").get("pairs") or {}).items():
+            for accel, divisions in (by_accel or {}).items():
+                if division is not None and division not in (divisions or []):
+                    continue
+                name = model if key == "models" else accel
+                if name not in out:
+                    out.append(name)
+        return out
+
+    def training_models(self, division=None) -> list:
+        """Models of the edition's pairs; with ``division``, those with a pair allowed there."""
+        return self._training_names("models", None if division is None else self._division(division))
+
+    def training_accelerators(self, division=None) -> list:
+        return self._training_names("accelerators", None if division is None else self._division(division))
+
+    def training_workload(self, model, accelerator):
+        """Reference values of a pair ({framework, data_loader, format, ... au}, named by reference_keys),
+        read from its DLIO workload; None when the edition lacks the pair or the workload file is missing."""
+        if not model or not accelerator or self.pair_divisions(model, accelerator) is None:
+            return None
+        workload = _workload_file(workload_name(model, accelerator))
+        if not isinstance(workload, dict):
+            return None
+        out = {}
+        for dotted, name in (self.section("training").get("reference_keys") or {}).items():
+            value = get_path(workload, dotted, _ABSENT)
+            if value is not _ABSENT:
+                out[name] = copy.deepcopy(value)
+        return out
+
+    def au_threshold(self, model):
+        """Minimum accelerator utilisation of a training model, as a fraction; None when not set."""
+        return (self.section("training").get("au_thresholds") or {}).get(model)
+
+    def steps_per_epoch(self) -> int:
+        return int(self.section("training")["steps_per_epoch"])
+
+    def memory_multiplier(self):
+        return self.section("training")["memory_multiplier"]
+
+    def datasize_rounding(self) -> str:
+        """How a plan rounds the memory-bound file count of the datasize rule ("ceil" or "floor")."""
+        return str(self.section("training")["datasize_rounding"])
+
+    def accepted_datasize_rounding(self) -> str:
+        """The rounding of the smallest file count the verifier accepts ("floor" tolerates ceil - 1)."""
+        sec = self.section("training")
+        return str(sec.get("datasize_accepted_rounding") or sec["datasize_rounding"])
+
+    def planned_training_runs(self) -> dict:
+        """{warmup, measured}: the runs a plan makes by default (the edition's result, unless its data says
+        otherwise under planned_runs)."""
+        sec = self.section("training")
+        planned = sec.get("planned_runs")
+        if isinstance(planned, dict):
+            return {"warmup": int(planned["warmup"]), "measured": int(planned["measured"])}
+        warmup = int(sec.get("warmup_runs", 0))
+        return {"warmup": warmup, "measured": int(sec["runs_per_result"]) - warmup}
+
+    def override_classes(self) -> dict:
+        """{closed, open, tool_injected, tool_prefixes}: lists of dotted keys (prefixes for the last)."""
+        ovr = self.section("training").get("overrides") or {}
+        return {name: list(ovr.get(name) or []) for name in ("closed", "open", "tool_injected", "tool_prefixes")}
+
+    def classify_override(self, key):
+        """'tool', 'closed', 'open' or None (disallowed: makes a run INVALID) for one dotted override key."""
+        ovr = self.override_classes()
+        text = str(key)
+        if text in ovr["tool_injected"] or text.startswith(tuple(ovr["tool_prefixes"])):
+            return "tool"
+        if text in ovr["closed"]:
+            return "closed"
+        if text in ovr["open"]:
+            return "open"
+        return None
 
     def checkpoint_model(self, model):
         return (self.section("checkpointing").get("models") or {}).get(model)
+
+    # -- KV cache ----------------------------------------------------------------------------------
+    def kv_cache_models(self) -> list:
+        return list(self.section("kv_cache").get("models") or [])
+
+    def kv_cache_default_model(self):
+        """The KV-cache model a run is filed under when none is given; None when the edition has none."""
+        return self.section("kv_cache").get("default_model")
+
+    def kv_cache_options(self) -> dict:
+        """Table KVCache-1: {"<option>": {name, model, num_users, duration, gpu_mem_gb, cpu_mem_gb,
+        max_concurrent_allocs, generation_mode}} with string option keys (a copy)."""
+        table = self.section("kv_cache").get("options") or {}
+        return {str(k): dict(v or {}) for k, v in table.items()}
+
+    def kv_cache_open_overrides(self) -> tuple:
+        """Per-option settings an OPEN run may supersede; every other table value is fixed in both divisions."""
+        return tuple(self.section("kv_cache").get("open_overrides") or ())
+
+    def kv_cache_generation_modes(self) -> tuple:
+        return tuple(self.section("kv_cache").get("generation_modes") or ())
+
+    def kv_cache_model_footprint(self, model) -> tuple:
+        """(bytes per token, typical sequence length) of a KV-cache model, the edition's default for others;
+        None when the edition has no footprint data."""
+        sec = self.section("kv_cache")
+        entry = (sec.get("model_footprint") or {}).get(model) or sec.get("default_footprint")
+        if not entry:
+            return None
+        return int(entry["bytes_per_token"]), int(entry["sequence_length"])
+
+    # -- vector database -----------------------------------------------------------------------------
+    def vector_index_defaults(self, index_type) -> dict:
+        """Build parameters of the reference configuration for an index type ({} when the edition has none)."""
+        table = self.section("vector_database").get("index_defaults") or {}
+        return dict(table.get(index_type) or {})
 
     # -- which requirements exist in this edition ---------------------------------------------
     def requires(self, feature) -> bool:
@@ -148,7 +316,6 @@ def _load_canonical(canonical) -> Edition:
 # (dotted paths into *_metadata.json and provenance.json).
 RECORDED_EDITION_KEYS = ("rules_edition", "tool.rules_edition")
 RECORDED_TOOL_VERSION_KEYS = ("tool.version", "mlpstorage_version", "tool_version")
-_ABSENT = object()
 
 
 def _lookup(data, dotted):

@@ -375,7 +375,7 @@ def verify_run_dir(path, edition=None, package_checks=False, checksums="sha256")
     return run_to_dict(run)
 
 
-def classify_planned_run(metadata, edition="3.0", division="closed") -> dict:
+def classify_planned_run(metadata, edition=DEFAULT_EDITION, division="closed") -> dict:
     """Classify a run before it happens from its planned metadata (spec 8.3 shape)."""
     run = run_from_metadata(metadata, division=division)
     verify_loaded_run(run, edition=edition, division=division)

@@ -21,7 +21,7 @@ def _setting(run, key):
 def check_kv_model(ctx):
     run = ctx.run
     sec = ctx.section("kv_cache")
-    models = sec.get("models") or []
+    models = ctx.edition.kv_cache_models()
     if run.model not in models:
         return ctx.invalid("KV-cache model %r is not one of %s" % (run.model, ", ".join(models)),
                            parameter="model", expected=models, actual=run.model)
@@ -68,7 +68,7 @@ def check_kv_summary(ctx):
                            parameter="summary.json")
     issues = []
     options = summary.get("options") if isinstance(summary.get("options"), dict) else {}
-    expected_opts = sorted((ctx.section("kv_cache").get("options") or {}).keys())
+    expected_opts = sorted(ctx.edition.kv_cache_options())
     trials = to_int(_setting(run, "trials"))
     if ctx.closed_division:
         missing = [o for o in expected_opts if o not in options]
@@ -186,9 +186,10 @@ def _same(expected, actual):
 def check_kv_option_values(ctx):
     run = ctx.run
     sec = ctx.section("kv_cache")
-    table = sec.get("options") or {}
+    table = ctx.edition.kv_cache_options()
     if not table:
         return None
+    tunable = ctx.edition.kv_cache_open_overrides()
     recorded = option_invocations(run)
     if not recorded:
         return ctx.warn("the run records no per-option commands: the Table KVCache-1 values of each option "
@@ -237,7 +238,7 @@ def check_kv_option_values(ctx):
                     name, values.get("name", ""), trial, flag[2:], actual if actual is not None else "(unset)",
                     expected)
                 param = "options.%s.%s" % (name, key)
-                if key == "max_concurrent_allocs":
+                if key not in tunable:
                     issues.append(ctx.invalid(where + "; it is not a tunable in either division",
                                               parameter=param, expected=expected, actual=actual))
                 elif closed:

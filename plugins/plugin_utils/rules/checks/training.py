@@ -5,6 +5,7 @@ import difflib
 
 from . import run_check
 from ..datasize import GIB, required_training_files
+from ..edition import workload_name
 from ..util import get_path, same_value, to_bool, to_int, to_number
 
 T = ("training",)
@@ -16,23 +17,16 @@ def _workload(ctx):
 
 
 def _classify_override(ctx, key):
-    """'tool', 'closed', 'open' or None (disallowed) for one dotted override key."""
-    ovr = ctx.section("training").get("overrides") or {}
-    if key in (ovr.get("tool_injected") or []):
-        return "tool"
-    if key in (ovr.get("closed") or []):
-        return "closed"
-    if key in (ovr.get("open") or []):
-        return "open"
-    return None
+    """'tool', 'closed', 'open' or None (disallowed) for one dotted override key (the planner's classes too)."""
+    return ctx.edition.classify_override(key)
 
 
 @run_check("3.0-MODEL", "model and accelerator are allowed in the division", benchmarks=T, commands=None)
 def check_training_model(ctx):
     run = ctx.run
-    sec = ctx.section("training")
-    every = ctx.edition.all_of("training", "models")
-    allowed = ctx.edition.by_division("training", "models", ctx.division)
+    ed = ctx.edition
+    every = ed.training_models()
+    allowed = ed.training_models(ctx.division)
     issues = []
     if run.model not in every:
         return ctx.invalid("training model %r is not defined in edition %s (known: %s)"
@@ -43,7 +37,7 @@ def check_training_model(ctx):
                                   % (run.model, ctx.division, ctx.edition.name, ", ".join(allowed)),
                                   parameter="model", expected=allowed, actual=run.model))
     if run.command in ("run", "run_benchmark", "datasize"):
-        accels = ctx.edition.by_division("training", "accelerators", ctx.division)
+        accels = ed.training_accelerators(ctx.division)
         if not run.accelerator:
             issues.append(ctx.invalid("the run records no accelerator type; it is needed to pick the reference "
                                       "workload (set --accelerator-type / accelerator in the metadata)",
@@ -52,11 +46,16 @@ def check_training_model(ctx):
             issues.append(ctx.invalid("accelerator %s is not allowed in the %s division (allowed: %s)"
                                       % (run.accelerator, ctx.division, ", ".join(accels)),
                                       parameter="accelerator", expected=accels, actual=run.accelerator))
-        elif ctx.edition.training_workload(run.model, run.accelerator) is None:
-            workloads = sorted((sec.get("workloads") or {}).keys())
-            issues.append(ctx.invalid("no reference workload %s_%s in edition %s (available: %s)"
-                                      % (run.model, run.accelerator, ctx.edition.name, ", ".join(workloads)),
+        elif ed.training_workload(run.model, run.accelerator) is None:
+            workloads = sorted(workload_name(m, a) for m, by_accel in ed.training_pairs().items() for a in by_accel)
+            issues.append(ctx.invalid("no reference workload %s in edition %s (available: %s)"
+                                      % (workload_name(run.model, run.accelerator), ed.name, ", ".join(workloads)),
                                       parameter="accelerator", actual=run.accelerator))
+        elif ctx.division in ed.divisions and ctx.division not in ed.pair_divisions(run.model, run.accelerator):
+            pair_divisions = ed.pair_divisions(run.model, run.accelerator)
+            issues.append(ctx.invalid("%s on %s is not allowed in the %s division of edition %s (allowed: %s)"
+                                      % (run.model, run.accelerator, ctx.division, ed.name, ", ".join(pair_divisions)),
+                                      parameter="accelerator", expected=pair_divisions, actual=run.accelerator))
     if not issues:
         issues.append(ctx.ok("model %s / accelerator %s allowed" % (run.model, run.accelerator or "-"),
                              parameter="model", actual=run.model))
@@ -96,7 +95,7 @@ def _total_memory_bytes(run):
 @run_check("3.1.2", "num_files_train meets the dataset-size rule", benchmarks=T, commands=("run", "run_benchmark"))
 def check_dataset_size(ctx):
     run = ctx.run
-    sec = ctx.section("training")
+    ed = ctx.edition
     files = to_int(run.param("dataset.num_files_train"))
     if files is None:
         return None  # reported by 3.1.1
@@ -117,18 +116,15 @@ def check_dataset_size(ctx):
     memory, source = _total_memory_bytes(run)
     if memory is None:
         return ctx.warn("client memory is not recorded (no summary.host_memory_GB, system_info or args); only the "
-                        "500-step floor was checked", parameter="dataset.num_files_train")
-    calc = required_training_files(memory, procs, record, spf, batch,
-                                   steps_per_epoch=sec.get("steps_per_epoch", 500),
-                                   memory_multiplier=sec.get("memory_multiplier", 5),
-                                   rounding=sec.get("datasize_rounding", "floor"))
+                        "%d-step floor was checked" % ed.steps_per_epoch(), parameter="dataset.num_files_train")
+    calc = required_training_files(memory, procs, record, spf, batch, edition=ed.name)
     if files < calc["required_files"]:
         return ctx.invalid("dataset.num_files_train=%d is below the minimum %d (%s dominates: %d files for %dx "
-                           "client RAM of %.1f GiB from %s, %d files for 500 steps x %d accelerators x batch %d); "
+                           "client RAM of %.1f GiB from %s, %d files for %d steps x %d accelerators x batch %d); "
                            "regenerate the dataset with at least %d files"
                            % (files, calc["required_files"], calc["dominant"], calc["files_by_memory"],
-                              sec.get("memory_multiplier", 5), memory / GIB, source, calc["files_by_steps"], procs,
-                              batch, calc["required_files"]),
+                              ed.memory_multiplier(), memory / GIB, source, calc["files_by_steps"],
+                              ed.steps_per_epoch(), procs, batch, calc["required_files"]),
                            parameter="dataset.num_files_train", expected=">= %d" % calc["required_files"],
                            actual=files)
     return ctx.ok("num_files_train %d >= required %d (%s)" % (files, calc["required_files"], calc["dominant"]),
@@ -139,13 +135,11 @@ def check_dataset_size(ctx):
 def check_training_overrides(ctx):
     run = ctx.run
     issues = []
-    known = []
-    ovr = ctx.section("training").get("overrides") or {}
-    for group in ("closed", "open", "tool_injected"):
-        known.extend(ovr.get(group) or [])
+    ovr = ctx.edition.override_classes()
+    known = ovr["closed"] + ovr["open"] + ovr["tool_injected"]
     for key in sorted(run.overrides or {}):
-        if str(key).startswith("workflow"):
-            continue
+        if str(key).startswith(tuple(ovr["tool_prefixes"])):
+            continue  # workflow.* flags are chosen per command and checked on their own
         if run.command == "datasize" and key in ("dataset.num_files_train", "dataset.num_subfolders_train",
                                                  "dataset.total_disk_bytes"):
             continue  # datasize records its own results as overrides
@@ -274,7 +268,7 @@ def check_au(ctx):
     metric = run.metric
     meet = metric.get("train_au_meet_expectation")
     mean_au = to_number(metric.get("train_au_mean_percentage"))
-    threshold = (ctx.section("training").get("au_thresholds") or {}).get(run.model)
+    threshold = ctx.edition.au_threshold(run.model)
     issues = []
     if meet is None and mean_au is None:
         return ctx.invalid("summary.json has no AU metrics (train_au_meet_expectation, train_au_mean_percentage)",
