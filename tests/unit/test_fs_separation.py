@@ -5,8 +5,6 @@ import os
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.mlperf.storage.plugins.module_utils import _fs_separation as core
 from ansible_collections.mlperf.storage.plugins.modules import fs_separation as module
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.checks.training import fs_separation_check
@@ -156,50 +154,42 @@ def test_the_rules_engine_reads_the_record(tmp_path, same):
 
 
 # --- the module ------------------------------------------------------------------------------------------------
-def _run_module(args, capsys):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-    return json.loads(capsys.readouterr().out)
-
-
-def test_module_writes_the_record(tmp_path, capsys):
+def test_module_writes_the_record(tmp_path, call_module):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    out = _run_module({"data_path": "/proc", "results_path": str(tmp_path), "run_dir": str(run_dir)}, capsys)
+    out = call_module(module, {"data_path": "/proc", "results_path": str(tmp_path), "run_dir": str(run_dir)})
     assert out["changed"] is True and out["same_filesystem"] is False
     assert out["path"] == str(run_dir / "fs_separation.json")
     assert json.loads((run_dir / "fs_separation.json").read_text()) == out["fs_separation"]
-    out = _run_module({"data_path": "/proc", "results_path": str(tmp_path), "run_dir": str(run_dir)}, capsys)
+    out = call_module(module, {"data_path": "/proc", "results_path": str(tmp_path), "run_dir": str(run_dir)})
     assert out["changed"] is False
 
 
-def test_module_check_mode_writes_nothing(tmp_path, capsys):
-    out = _run_module({"data_path": str(tmp_path), "results_path": str(tmp_path), "run_dir": str(tmp_path),
-                       "_ansible_check_mode": True}, capsys)
+def test_module_check_mode_writes_nothing(tmp_path, call_module):
+    out = call_module(module, {"data_path": str(tmp_path), "results_path": str(tmp_path), "run_dir": str(tmp_path),
+                               "_ansible_check_mode": True})
     assert out["changed"] is True and out["same_filesystem"] is True
     assert not (tmp_path / "fs_separation.json").exists()
-    out = _run_module({"data_path": str(tmp_path), "results_path": str(tmp_path), "run_dir": str(tmp_path / "new"),
-                       "_ansible_check_mode": True}, capsys)
+    out = call_module(module, {"data_path": str(tmp_path), "results_path": str(tmp_path),
+                               "run_dir": str(tmp_path / "new"), "_ansible_check_mode": True})
     assert out["changed"] is True and "does not exist (yet)" in out["msg"] and not (tmp_path / "new").exists()
     (tmp_path / "CHECKSUMS.sha256").write_text("")
-    out = _run_module({"data_path": str(tmp_path), "results_path": str(tmp_path), "run_dir": str(tmp_path),
-                       "_ansible_check_mode": True}, capsys)
+    out = call_module(module, {"data_path": str(tmp_path), "results_path": str(tmp_path), "run_dir": str(tmp_path),
+                               "_ansible_check_mode": True})
     assert out["failed"] is True and "sealed" in out["msg"]
 
 
-def test_module_fails_cleanly_on_a_sealed_run_and_warns_on_an_unprobed_path(tmp_path, capsys, monkeypatch):
+def test_module_fails_cleanly_on_a_sealed_run_and_warns_on_an_unprobed_path(tmp_path, call_module, monkeypatch):
     warned = []
     # how a warning reaches the result differs with what else this process has imported from ansible
     monkeypatch.setattr(module.AnsibleModule, "warn", lambda self, msg: warned.append(msg))
     (tmp_path / "CHECKSUMS.sha256").write_text("")
-    out = _run_module({"data_path": str(tmp_path), "results_path": str(tmp_path), "run_dir": str(tmp_path)},
-                      capsys)
+    out = call_module(module, {"data_path": str(tmp_path), "results_path": str(tmp_path), "run_dir": str(tmp_path)})
     assert out["failed"] is True and "sealed" in out["msg"] and "Traceback" not in json.dumps(out)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    out = _run_module({"data_path": str(tmp_path / "gone"), "results_path": str(tmp_path),
-                       "run_dir": str(run_dir)}, capsys)
+    out = call_module(module, {"data_path": str(tmp_path / "gone"), "results_path": str(tmp_path),
+                               "run_dir": str(run_dir)})
     assert out["changed"] is True and out["same_filesystem"] is None
     assert "gone" in out["fs_separation"]["error"]
     assert len(warned) == 1 and "will report this run INVALID" in warned[0]

@@ -6,8 +6,6 @@ import os
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.mlperf.storage.plugins.modules import proc_facts
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -19,15 +17,8 @@ TARGET_SIDE = [
 ]
 
 
-def run(args, capsys):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            proc_facts.main()
-    return json.loads(capsys.readouterr().out)
-
-
-def test_facts_only_never_changed(tmp_path, capsys):
-    result = run({"paths": {"data_dir": str(tmp_path)}, "label": "start"}, capsys)
+def test_facts_only_never_changed(tmp_path, call_module):
+    result = call_module(proc_facts, {"paths": {"data_dir": str(tmp_path)}, "label": "start"})
     assert result["changed"] is False
     snap = result["ansible_facts"]["mlperf_proc"]
     assert snap["label"] == "start" and snap["meminfo"]["MemTotal"] > 0
@@ -35,9 +26,9 @@ def test_facts_only_never_changed(tmp_path, capsys):
     assert "dest" not in result
 
 
-def test_dest_written_and_changed(tmp_path, capsys):
+def test_dest_written_and_changed(tmp_path, call_module):
     dest = tmp_path / "snap.json"
-    result = run({"label": "end", "dest": str(dest), "mode": "0600"}, capsys)
+    result = call_module(proc_facts, {"label": "end", "dest": str(dest), "mode": "0600"})
     assert result["changed"] is True and result["dest"] == str(dest)
     written = json.loads(dest.read_text())
     assert written == result["ansible_facts"]["mlperf_proc"]
@@ -45,17 +36,17 @@ def test_dest_written_and_changed(tmp_path, capsys):
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".proc_facts.")]  # no temp file left
 
 
-def test_check_mode_predicts_but_does_not_write(tmp_path, capsys):
+def test_check_mode_predicts_but_does_not_write(tmp_path, call_module):
     dest = tmp_path / "snap.json"
-    result = run({"dest": str(dest), "_ansible_check_mode": True}, capsys)
+    result = call_module(proc_facts, {"dest": str(dest), "_ansible_check_mode": True})
     assert result["changed"] is True and not dest.exists()
     assert result["ansible_facts"]["mlperf_proc"]["cpuinfo"]["threads"] >= 1
 
 
-def test_bad_input_is_explained(tmp_path, capsys):
-    result = run({"dest": str(tmp_path / "missing" / "snap.json")}, capsys)
+def test_bad_input_is_explained(tmp_path, call_module):
+    result = call_module(proc_facts, {"dest": str(tmp_path / "missing" / "snap.json")})
     assert result["failed"] is True and "does not exist; create it first" in result["msg"]
-    result = run({"paths": {"data_dir": "", "ok": "/tmp"}}, capsys)
+    result = call_module(proc_facts, {"paths": {"data_dir": "", "ok": "/tmp"}})
     assert result["failed"] is True and "data_dir" in result["msg"] and "ok" not in result["msg"].split("entries")[1]
 
 

@@ -4,7 +4,6 @@
 Directories owned by another user are made as root with chown to uid 65534 (nobody); the tests
 that need that skip when not run as root.
 """
-import json
 import os
 import socket
 import stat
@@ -12,6 +11,7 @@ import stat
 import pytest
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _safe_dir as safe
+from ansible_collections.mlperf.storage.plugins.modules import safe_dir
 
 NOBODY = 65534
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="making directories of another user needs root")
@@ -148,47 +148,37 @@ def test_relative_path_is_an_error():
 
 # --------------------------------------------------------------------------- the module
 
-def run_module(args, capsys):
-    from ansible.module_utils.testing import patch_module_args
-
-    from ansible_collections.mlperf.storage.plugins.modules import safe_dir
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            safe_dir.main()
-    return json.loads(capsys.readouterr().out)
-
-
-def test_module_creates_and_reports(tmp_path, capsys):
+def test_module_creates_and_reports(tmp_path, call_module):
     target = str(tmp_path / "w" / "t")
-    result = run_module({"path": target, "create": True}, capsys)
+    result = call_module(safe_dir, {"path": target, "create": True})
     assert result["changed"] is True and result["safe"] is True and result["created"][-1] == target
-    result = run_module({"path": target, "create": True}, capsys)
+    result = call_module(safe_dir, {"path": target, "create": True})
     assert result["changed"] is False and result["msg"] == "%s is safe" % target
     assert result["user"] and result["uid"] == os.geteuid()
 
 
-def test_module_check_mode_creates_nothing(tmp_path, capsys):
+def test_module_check_mode_creates_nothing(tmp_path, call_module):
     target = str(tmp_path / "w")
-    result = run_module({"path": target, "create": True, "_ansible_check_mode": True}, capsys)
+    result = call_module(safe_dir, {"path": target, "create": True, "_ansible_check_mode": True})
     assert result["changed"] is True and result["missing"] == [target] and not os.path.exists(target)
 
 
-def test_module_refuses_unsafe_directory_without_traceback(tmp_path, capsys):
+def test_module_refuses_unsafe_directory_without_traceback(tmp_path, call_module):
     work = mkdir(tmp_path / "work", 0o777)
-    result = run_module({"path": os.path.join(work, "t"), "create": True}, capsys)
+    result = call_module(safe_dir, {"path": os.path.join(work, "t"), "create": True})
     assert result["failed"] is True and result["safe"] is False
     assert "refusing to use" in result["msg"] and "mode 0777" in result["msg"] and "fix:" in result["msg"]
     assert "Traceback" not in result["msg"] and not os.path.exists(os.path.join(work, "t"))
-    report = run_module({"path": work, "fail_on_unsafe": False}, capsys)
+    report = call_module(safe_dir, {"path": work, "fail_on_unsafe": False})
     assert report.get("failed") is not True and report["safe"] is False and report["problems"]
 
 
-def test_module_bad_arguments(tmp_path, capsys):
-    result = run_module({"path": str(tmp_path / "w"), "create": True, "mode": "0777"}, capsys)
+def test_module_bad_arguments(tmp_path, call_module):
+    result = call_module(safe_dir, {"path": str(tmp_path / "w"), "create": True, "mode": "0777"})
     assert result["failed"] is True and "would let the group or others write" in result["msg"]
-    result = run_module({"path": str(tmp_path / "w"), "mode": "rwx"}, capsys)
+    result = call_module(safe_dir, {"path": str(tmp_path / "w"), "mode": "rwx"})
     assert result["failed"] is True and "octal" in result["msg"]
-    result = run_module({"path": str(tmp_path / "w"), "trusted_owners": ["no-such-user-here"]}, capsys)
+    result = call_module(safe_dir, {"path": str(tmp_path / "w"), "trusted_owners": ["no-such-user-here"]})
     assert result["failed"] is True and "no-such-user-here" in result["msg"]
 
 
