@@ -1,7 +1,6 @@
 """The KV-cache run sequencer (roles/kvcache/files/mlperf_kvcache_runner.py): aggregation per rules.md §5.3 on the
 published rank file and on altered copies, the option/trial sequence with its delays, and how the rules engine
 judges the leaf it writes."""
-import importlib.util
 import json
 import os
 import sys
@@ -21,11 +20,8 @@ RANK_FILE = os.path.join(PUBLISHED, "option_1", "trial_0", "rank_0", "kvcache_re
 
 
 @pytest.fixture(scope="module")
-def runner():
-    spec = importlib.util.spec_from_file_location("mlperf_kvcache_runner", RUNNER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def runner(load_script):
+    return load_script(RUNNER)
 
 
 @pytest.fixture

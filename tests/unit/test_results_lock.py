@@ -10,7 +10,6 @@ import os
 import random
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 
@@ -469,26 +468,15 @@ def test_a_file_system_without_hard_links_is_named_and_nothing_is_left(tmp_path,
 # --------------------------------------------------------------------------------- the action, as AWX runs it
 
 ansible_runner = pytest.importorskip("ansible_runner")
-from _testpaths import COLLECTIONS  # noqa: E402
+from harness.plays import assert_task, run_local_play  # noqa: E402
 
 
 def run_play(tmp_path, name, tasks, extravars=None, envvars=None):
-    private = tmp_path / ("runner-" + name)
-    (private / "project").mkdir(parents=True)
-    (private / "project" / "play.yml").write_text(textwrap.dedent("""\
-        - name: lock
-          hosts: localhost
-          connection: local
-          gather_facts: false
-          tasks:
-        """) + textwrap.indent(textwrap.dedent(tasks), "    "))
-    env = {"ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
-    env.update(envvars or {})
-    result = ansible_runner.run(private_data_dir=str(private), playbook="play.yml",
-                                inventory="localhost ansible_connection=local ansible_python_interpreter=%s"
-                                % sys.executable, envvars=env, extravars=extravars or {}, quiet=True)
-    return result, result.stdout.read()
+    return run_local_play(tmp_path / ("runner-" + name), "lock", tasks, extravars, envvars)
+
+
+# the lock taken on {{ results }}, registered as ``taken``
+TAKE = {"name": "Take", "mlperf.storage.results_lock": {"path": "{{ results }}"}, "register": "taken"}
 
 
 def test_the_action_takes_reports_and_releases_with_its_token_under_awx(tmp_path):
@@ -552,48 +540,24 @@ def test_the_action_refuses_names_the_token_and_breaks_only_with_it(tmp_path):
     results.mkdir()
     holder = foreign(time.time() + 3600, awx={"job_id": "41"})
     write_lock(results, holder)
-    refused, out = run_play(tmp_path, "refused", """\
-        - name: Take
-          mlperf.storage.results_lock:
-            path: "{{ results }}"
-        """, {"results": str(results)})
+    refused, out = run_play(tmp_path, "refused", [TAKE], {"results": str(results)})
     assert refused.rc != 0 and "Traceback" not in out
     assert "is in use by another playbook: pid %d on ctrl-b, AWX job 41" % holder["pid"] in out
     assert "-e mlperf_results_lock_break=%s" % holder["token"] in out
-    broken, out = run_play(tmp_path, "broken", """\
-        - name: Take
-          mlperf.storage.results_lock:
-            path: "{{ results }}"
-          register: taken
-        - name: Check
-          ansible.builtin.assert:
-            that:
-              - taken.stale_holder.token == holder_token
-              - "'broken on request' in taken.stale_holder.stale_reason"
-        """, {"results": str(results), "holder_token": holder["token"],
-              "mlperf_results_lock_break": holder["token"]})
+    broken, out = run_play(tmp_path, "broken", [
+        TAKE, assert_task("taken.stale_holder.token == holder_token",
+                          "'broken on request' in taken.stale_holder.stale_reason"),
+    ], {"results": str(results), "holder_token": holder["token"], "mlperf_results_lock_break": holder["token"]})
     assert broken.rc == 0, out
     assert "results lock %s was held by pid %d on ctrl-b" % (results / lock.LOCK_NAME, holder["pid"]) in out
     # the playbook that broke it has ended: its lock is stale for the next one, which takes it over
-    after, out = run_play(tmp_path, "after", """\
-        - name: Take
-          mlperf.storage.results_lock:
-            path: "{{ results }}"
-          register: taken
-        - name: Check
-          ansible.builtin.assert:
-            that:
-              - "'is gone' in taken.stale_holder.stale_reason"
-        """, {"results": str(results)})
+    after, out = run_play(tmp_path, "after", [TAKE, assert_task("'is gone' in taken.stale_holder.stale_reason")],
+                          {"results": str(results)})
     assert after.rc == 0, out
 
 
 def test_the_action_on_a_full_filesystem_fails_with_a_message_not_a_traceback(tmp_path, full_tmpfs):
-    result, out = run_play(tmp_path, "full", """\
-        - name: Take
-          mlperf.storage.results_lock:
-            path: "{{ results }}"
-        """, {"results": str(full_tmpfs)})
+    result, out = run_play(tmp_path, "full", [TAKE], {"results": str(full_tmpfs)})
     assert result.rc != 0 and "Traceback" not in out
     assert "results directory %s: no space left to write the lock" % full_tmpfs in out
     assert os.listdir(str(full_tmpfs)) == ["filler"]

@@ -3,7 +3,6 @@
 The client runs in the vectordb environment (pymilvus, numpy); these parts use the standard library only and
 are imported here from the role's files directory.
 """
-import importlib.util
 import json
 import math
 import os
@@ -14,14 +13,22 @@ import pytest
 from _testpaths import CORPUS, REPO
 
 CLIENT = os.path.join(REPO, "roles", "vectordb", "files", "mlperf_vdb_client.py")
+PUBLISHED_RUN = os.path.join(CORPUS, "closed", "NewFW", "results", "Solidigm_D7-PS1010_7TB_Gen5_NVMe_TLC",
+                             "vector_database", "milvus", "DISKANN", "run", "20260718_212326")
 
 
 @pytest.fixture(scope="module")
-def client():
-    spec = importlib.util.spec_from_file_location("mlperf_vdb_client", CLIENT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def client(load_script):
+    return load_script(CLIENT)
+
+
+def published_json(name):
+    """A file of a published vector-database run of the corpus, read as JSON (the test skips without the corpus)."""
+    path = os.path.join(PUBLISHED_RUN, name)
+    if not os.path.exists(path):
+        pytest.skip("corpus not available at %s (set MLPERF_CORPUS)" % CORPUS)
+    with open(path) as handle:
+        return json.load(handle)
 
 
 def reference_percentile(values, pct):
@@ -86,12 +93,7 @@ def test_recall_stats_matches_the_published_shape(client):
     assert stats["num_queries_evaluated"] == 4 and stats["k"] == 10
     assert stats["per_query_recall"] == per_query
     assert stats["recall_by_query"] == {"0": 0.5, "1": 1.0, "2": 0.8, "3": 0.7}
-    path = os.path.join(CORPUS, "closed", "NewFW", "results", "Solidigm_D7-PS1010_7TB_Gen5_NVMe_TLC",
-                        "vector_database", "milvus", "DISKANN", "run", "20260718_212326", "recall_stats.json")
-    if not os.path.exists(path):
-        pytest.skip("corpus not available at %s (set MLPERF_CORPUS)" % CORPUS)
-    with open(path) as handle:
-        published = json.load(handle)
+    published = published_json("recall_stats.json")
     assert set(stats) == set(published), "recall_stats.json keys differ from the published client's"
 
 
@@ -138,12 +140,7 @@ def test_project_summary_reduces_dict_recall_and_keeps_settings(client):
 
 
 def test_project_summary_of_a_published_statistics_file(client):
-    path = os.path.join(CORPUS, "closed", "NewFW", "results", "Solidigm_D7-PS1010_7TB_Gen5_NVMe_TLC",
-                        "vector_database", "milvus", "DISKANN", "run", "20260718_212326", "statistics.json")
-    if not os.path.exists(path):
-        pytest.skip("corpus not available at %s (set MLPERF_CORPUS)" % CORPUS)
-    with open(path) as handle:
-        stats = json.load(handle)
+    stats = published_json("statistics.json")
     summary = client.project_summary(stats, {"index_type": "DISKANN"})
     assert summary["throughput_qps"] == stats["throughput_qps"]
     assert summary["query_count"] == stats["total_queries"]
