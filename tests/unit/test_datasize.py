@@ -84,6 +84,17 @@ def test_for_workload_uses_template_values_and_edition_rounding():
         ds.training_datasize_for_workload({"dataset": {}}, GIB, 1)
 
 
+def test_constants_and_rounding_come_from_the_edition():
+    # retinanet_b200, 1 x 256 GiB, 8 accelerators: the memory term is 4255642.x files
+    assert ds.training_datasize(256 * GIB, 8, 322957, 1, 24, edition="3.0")["files_by_memory"] == 4255643
+    assert ds.training_datasize(256 * GIB, 8, 322957, 1, 24, edition="2.0")["files_by_memory"] == 4255642
+    # explicit constants win over the edition's (500 steps, 5x memory)
+    got = ds.training_datasize(GIB, 2, 1024 * 1024, 1, 3, steps_per_epoch=1000, memory_multiplier=2)
+    assert (got["files_by_steps"], got["files_by_memory"]) == (6000, 2048)
+    with pytest.raises(ds.DatasizeError, match="mlperf_edition: unknown rules edition '9.9'"):
+        ds.training_datasize(GIB, 1, 1024, 1, 1, edition="9.9")
+
+
 def _datasize_leaves():
     if not os.path.isdir(CORPUS):
         return []

@@ -10,7 +10,9 @@ from __future__ import annotations
 from .. import _datasize
 from .edition import DEFAULT_EDITION, load_edition
 
-GIB = _datasize.GIB
+# _datasize.GIB; not read from it here, because importing _datasize first imports this module before
+# _datasize has its attributes (it reads the editions through the rules package).
+GIB = 1024 ** 3
 
 
 def required_training_files(total_memory_bytes, num_processes, record_length_bytes, samples_per_file,
