@@ -10,6 +10,7 @@ import time
 import pytest
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _engine
+from harness.waiting import wait_for
 
 pytestmark = pytest.mark.reliability
 
@@ -183,7 +184,7 @@ def test_an_engine_killed_from_outside_is_reported_as_killed(tmp_path):
     holder = {}
 
     def kill_soon():
-        assert wait_until(lambda: pid_file.exists(), 10)
+        assert wait_for(pid_file.exists, 10, 0.05)
         holder["found"] = _engine.stop_engine(pid_path=str(pid_file), run_ids=["20261123_101524-killedfromoutside"],
                                               grace=1.0)
 
@@ -195,12 +196,3 @@ def test_an_engine_killed_from_outside_is_reported_as_killed(tmp_path):
     killer.join()
     assert holder["found"]["group"] == result["pid"]
     assert result["ended_by"] == "killed" and result["rc"] < 0
-
-
-def wait_until(predicate, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()

@@ -20,6 +20,13 @@ def newfw_training(tmp_path):
     return root, os.path.join(root, NEWFW_T)
 
 
+def invalid_issue(run_dir, rule_id):
+    """Verifies ``run_dir``, which must come out INVALID, and returns its first INVALID issue of ``rule_id``."""
+    run = verify_run_dir(run_dir)
+    assert run["verdict"] == "INVALID"
+    return [i for i in bad(run["issues"]) if i["rule_id"] == rule_id][0]
+
+
 def _set_files(run_dir, n):
     def meta(d):
         d["parameters"]["dataset"]["num_files_train"] = str(n)
@@ -101,9 +108,7 @@ def test_num_files_train_below_the_datasize_requirement(newfw_training):
     _, base = newfw_training
     run_dir = os.path.join(base, "run", RUN)
     _set_files(run_dir, 13000)  # 5 x 377.24 GiB / 146600628 B -> 13815 files required
-    run = verify_run_dir(run_dir)
-    assert run["verdict"] == "INVALID"
-    issue = [i for i in bad(run["issues"]) if i["rule_id"] == "3.1.2"][0]
+    issue = invalid_issue(run_dir, "3.1.2")
     assert issue["actual"] == 13000 and issue["expected"] == ">= 13815"
     assert "memory dominates" in issue["message"]
 
@@ -155,9 +160,7 @@ def test_two_metadata_files_in_one_run_dir(newfw_training):
     _, base = newfw_training
     run_dir = os.path.join(base, "run", RUN)
     shutil.copy(metadata_path(run_dir), os.path.join(run_dir, "training_20260712_999999_metadata.json"))
-    run = verify_run_dir(run_dir)
-    assert run["verdict"] == "INVALID"
-    issue = [i for i in bad(run["issues"]) if i["rule_id"] == "LEAF-01"][0]
+    issue = invalid_issue(run_dir, "LEAF-01")
     assert issue["expected"] == 1 and len(issue["actual"]) == 2
 
 
@@ -170,9 +173,7 @@ def test_wrong_checkpoint_process_count(tmp_path):
         edit_json(os.path.join(run_dir, "summary.json"), lambda s: s.__setitem__("num_accelerators", n))
 
     procs(6)
-    run = verify_run_dir(run_dir)
-    assert run["verdict"] == "INVALID"
-    issue = [i for i in bad(run["issues"]) if i["rule_id"] == "4.6.1"][0]
+    issue = invalid_issue(run_dir, "4.6.1")
     assert (issue["expected"], issue["actual"]) == (8, 6)
     sub = submission(verify_tree(root).to_dict(), "checkpointing")
     assert sub["verdict"] == "INVALID"
@@ -217,9 +218,7 @@ def test_kv_closed_sequence_lock(tmp_path):
     root = copy_corpus(tmp_path, NEWFW_K)
     run_dir = os.path.join(root, NEWFW_K)
     edit_metadata(run_dir, lambda d: d["args"].__setitem__("seed", 7))
-    run = verify_run_dir(run_dir)
-    assert run["verdict"] == "INVALID"
-    issue = [i for i in bad(run["issues"]) if i["rule_id"] == "6.3.2.1"][0]
+    issue = invalid_issue(run_dir, "6.3.2.1")
     assert (issue["parameter"], issue["expected"], issue["actual"]) == ("seed", 42, 7)
 
 
@@ -237,9 +236,7 @@ def test_malformed_metadata_json(newfw_training):
     run_dir = os.path.join(base, "run", RUN)
     with open(metadata_path(run_dir), "a", encoding="utf-8") as fh:
         fh.write("\n}{ trailing garbage")
-    run = verify_run_dir(run_dir)
-    assert run["verdict"] == "INVALID"
-    issue = [i for i in bad(run["issues"]) if i["rule_id"] == "LOAD-01"][0]
+    issue = invalid_issue(run_dir, "LOAD-01")
     assert "training_20260712_125218_metadata.json is not valid JSON" in issue["message"]
 
 
@@ -249,9 +246,7 @@ def test_malformed_engine_yaml_without_metadata(tmp_path):
     os.unlink(metadata_path(run_dir))
     with open(os.path.join(run_dir, "dlio_config", "config.yaml"), "w", encoding="utf-8") as fh:
         fh.write("workload:\n  model: [unclosed\n")
-    run = verify_run_dir(run_dir)
-    assert run["verdict"] == "INVALID"
-    issue = [i for i in bad(run["issues"]) if i["rule_id"] == "LOAD-02"][0]
+    issue = invalid_issue(run_dir, "LOAD-02")
     assert "dlio_config/config.yaml is not valid YAML at line" in issue["message"]
 
 
@@ -290,9 +285,7 @@ def test_unknown_benchmark_type(newfw_training):
     _, base = newfw_training
     run_dir = os.path.join(base, "run", RUN)
     edit_metadata(run_dir, lambda d: d.__setitem__("benchmark_type", "inference"))
-    run = verify_run_dir(run_dir)
-    assert run["verdict"] == "INVALID"
-    issue = [i for i in bad(run["issues"]) if i["rule_id"] == "LOAD-03"][0]
+    issue = invalid_issue(run_dir, "LOAD-03")
     assert issue["actual"] == "inference"
 
 
