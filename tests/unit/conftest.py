@@ -1,11 +1,15 @@
 # Copyright: mlperf.storage contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit-test fixtures: a module run in process, a program of a role imported by its path."""
+"""Unit-test fixtures: a module run in process, a program of a role imported by its path, what code that runs on
+the hosts imports."""
+import ast
 import importlib.util
 import json
 import os
 
 import pytest
+
+from _testpaths import REPO
 
 
 @pytest.fixture
@@ -34,3 +38,20 @@ def load_script():
         return module
 
     return load
+
+
+@pytest.fixture(scope="session")
+def target_imports():
+    """``target_imports(relative)``: the top-level names of the modules a file of the checkout imports, once the file
+    has parsed as Python 3.9 (the oldest Python the hosts may run)."""
+    def roots(relative):
+        with open(os.path.join(REPO, relative)) as handle:
+            tree = ast.parse(handle.read(), filename=relative, feature_version=(3, 9))
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                found.update((n or "").split(".")[0] for n in names)
+        return found
+
+    return roots

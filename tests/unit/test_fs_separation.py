@@ -11,7 +11,6 @@ from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.checks.traini
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.checks import Ctx
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.edition import load_edition
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.loader import Run
-from _testpaths import REPO
 
 MOUNTINFO = """\
 22 27 0:21 / /proc rw,relatime shared:13 - proc proc rw
@@ -197,17 +196,9 @@ def test_module_fails_cleanly_on_a_sealed_run_and_warns_on_an_unprobed_path(tmp_
 
 # --- target-side rules: Python 3.9 standard library, documentation that matches the argument spec --------------
 @pytest.mark.parametrize("relative", ["plugins/module_utils/_fs_separation.py", "plugins/modules/fs_separation.py"])
-def test_target_side_code_is_python_3_9_standard_library(relative):
-    import ast
+def test_target_side_code_is_python_3_9_standard_library(relative, target_imports):
     import sys
-    with open(os.path.join(REPO, relative)) as handle:
-        source = handle.read()
-    tree = ast.parse(source, filename=relative, feature_version=(3, 9))
-    roots = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
-            roots.update((n or "").split(".")[0] for n in names)
+    roots = target_imports(relative)
     stdlib = getattr(sys, "stdlib_module_names", {"__future__", "json", "os", "re", "socket", "tempfile", "time"})
     assert {r for r in roots if r not in ("ansible", "ansible_collections")} <= set(stdlib), roots
 

@@ -27,6 +27,15 @@ def invalid_issue(run_dir, rule_id):
     return [i for i in bad(run["issues"]) if i["rule_id"] == rule_id][0]
 
 
+def invalid_submission(report, benchmark, rule_id):
+    """The ``benchmark`` submission of a verify_tree report (a dict), which must be INVALID with a ``rule_id``
+    issue."""
+    sub = submission(report, benchmark)
+    assert sub["verdict"] == "INVALID"
+    assert rule_id in rule_ids(sub["issues"])
+    return sub
+
+
 def _set_files(run_dir, n):
     def meta(d):
         d["parameters"]["dataset"]["num_files_train"] = str(n)
@@ -46,9 +55,7 @@ def test_removed_run_makes_the_result_invalid(newfw_training):
     root, base = newfw_training
     shutil.rmtree(os.path.join(base, "run", RUN))
     rep = verify_tree(root).to_dict()
-    sub = submission(rep, "training")
-    assert sub["verdict"] == "INVALID"
-    assert "2.1.17" in rule_ids(sub["issues"])
+    sub = invalid_submission(rep, "training", "2.1.17")
     count = [i for i in bad(sub["issues"]) if i["rule_id"] == "2.1.17"][0]
     assert (count["expected"], count["actual"]) == (6, 5)
     # the hole in the sequence is reported as a gap between the neighbours of the removed run
@@ -67,9 +74,7 @@ def test_disallowed_override_is_invalid_with_a_hint(newfw_training):
     issue = [i for i in bad(run["issues"]) if i["parameter"] == "reader.read_thread"][0]
     assert issue["rule_id"] == "3.6.2"
     assert "did you mean reader.read_threads?" in issue["message"]
-    sub = submission(verify_tree(root).to_dict(), "training")
-    assert sub["verdict"] == "INVALID"
-    assert "SUB-RUNS" in rule_ids(sub["issues"])
+    invalid_submission(verify_tree(root).to_dict(), "training", "SUB-RUNS")
 
 
 def test_changed_required_value_is_invalid(newfw_training):
@@ -118,9 +123,7 @@ def test_run_reading_more_files_than_generated_is_invalid(newfw_training):
     for run_dir in glob.glob(os.path.join(base, "run", "2026*")):
         _set_files(run_dir, 15000)
     rep = verify_tree(root).to_dict()
-    sub = submission(rep, "training")
-    assert sub["verdict"] == "INVALID"
-    assert "3.2.1" in rule_ids(sub["issues"])
+    sub = invalid_submission(rep, "training", "3.2.1")
     # the datasize/datagen pairing itself was a warning in the v3.0 round
     overrun = [w for w in warnings(sub["issues"]) if "DATAGEN-OVERRUN" in w["message"]]
     assert overrun and overrun[0]["rule_id"] == "3.3.1"
@@ -225,9 +228,7 @@ def test_kv_closed_sequence_lock(tmp_path):
 def test_vdb_run_removed(tmp_path):
     root = copy_corpus(tmp_path, NEWFW_V)
     shutil.rmtree(os.path.join(root, NEWFW_V, "run", "20260718_220804"))
-    sub = submission(verify_tree(root).to_dict(), "vector_database")
-    assert sub["verdict"] == "INVALID"
-    assert "5.3.1" in rule_ids(sub["issues"])
+    invalid_submission(verify_tree(root).to_dict(), "vector_database", "5.3.1")
 
 
 # --- bad input: specific issues, never a traceback ---------------------------------------------
