@@ -108,13 +108,18 @@ def cpu_percentages(new, old):
     }
 
 
+def _both_readings(new, old, include):
+    """(name, new reading, old reading) of each device that ``include`` keeps and that both readings have."""
+    for name, cur in new.items():
+        prev = old.get(name)
+        if prev is not None and include(name):
+            yield name, cur, prev
+
+
 def disk_rates(new, old, seconds, include):
     """Per-device throughput, IOPS and utilisation between two /proc/diskstats readings."""
     result = {}
-    for name, cur in new.items():
-        prev = old.get(name)
-        if prev is None or not include(name):
-            continue
+    for name, cur, prev in _both_readings(new, old, include):
         util = _rate(cur["time_doing_ios_ms"], prev["time_doing_ios_ms"], seconds * 10.0)  # ms/s -> %
         result[name] = {
             "read_bytes_per_s": _scaled(_rate(cur["sectors_read"], prev["sectors_read"], seconds), SECTOR_BYTES),
@@ -133,16 +138,9 @@ def _scaled(value, factor):
 
 
 def net_rates(new, old, seconds, include):
-    result = {}
-    for name, cur in new.items():
-        prev = old.get(name)
-        if prev is None or not include(name):
-            continue
-        result[name] = {
-            "rx_bytes_per_s": _rate(cur["rx_bytes"], prev["rx_bytes"], seconds),
-            "tx_bytes_per_s": _rate(cur["tx_bytes"], prev["tx_bytes"], seconds),
-        }
-    return result
+    return dict((name, {"rx_bytes_per_s": _rate(cur["rx_bytes"], prev["rx_bytes"], seconds),
+                        "tx_bytes_per_s": _rate(cur["tx_bytes"], prev["tx_bytes"], seconds)})
+                for name, cur, prev in _both_readings(new, old, include))
 
 
 def memory_summary(meminfo):

@@ -255,6 +255,11 @@ class Host:
         return "Host(%s, %s)" % (self.name, self.address)
 
 
+def _in_work_dir(name, doc=None):
+    """A read-only attribute of :class:`NetnsHosts`: the path ``name`` in its work directory."""
+    return property(lambda self: os.path.join(self.work_dir, name), doc=doc)
+
+
 class NetnsHosts:
     """``n`` SSH test hosts; use as a context manager (teardown always runs) or call start/close.
 
@@ -339,36 +344,13 @@ class NetnsHosts:
     def _path(self, *parts):
         return os.path.join(self.work_dir, *parts)
 
-    @property
-    def data_dir(self):
-        """Same path on every host; shared or per-host content depending on ``shared_data``."""
-        return self._path("data")
-
-    @property
-    def client_key(self):
-        return self._path("id_ed25519")
-
-    @property
-    def known_hosts(self):
-        return self._path("known_hosts")
-
-    @property
-    def ssh_config(self):
-        """ssh client config for the controller: ``ssh -F <this> node2``."""
-        return self._path("ssh_config")
-
-    @property
-    def hosts_file(self):
-        """/etc/hosts-style name list; the hosts see it as their /etc/hosts."""
-        return self._path("hosts")
-
-    @property
-    def inventory_path(self):
-        return self._path("inventory.yml")
-
-    @property
-    def control_path_dir(self):
-        return self._path("cp")
+    data_dir = _in_work_dir("data", "Same path on every host; shared or per-host content depending on ``shared_data``.")
+    client_key = _in_work_dir("id_ed25519")
+    known_hosts = _in_work_dir("known_hosts")
+    ssh_config = _in_work_dir("ssh_config", "ssh client config for the controller: ``ssh -F <this> node2``.")
+    hosts_file = _in_work_dir("hosts", "/etc/hosts-style name list; the hosts see it as their /etc/hosts.")
+    inventory_path = _in_work_dir("inventory.yml")
+    control_path_dir = _in_work_dir("cp")
 
     @property
     def home(self):

@@ -883,37 +883,34 @@ def build_parser():
         p.add_argument("--storage-root", help="the storage under test (for fs_separation.json)")
         p.add_argument("--results-root", help="the results directory (for fs_separation.json)")
 
-    ping = sub.add_parser("ping", help="check that Milvus answers")
-    common(ping)
-    ping.add_argument("--wait", type=float, default=0.0, help="keep retrying for this many seconds")
-    ping.set_defaults(func=cmd_ping)
+    def command(name, help_text, func, *groups):
+        p = sub.add_parser(name, help=help_text)
+        for group in groups:
+            group(p)
+        p.set_defaults(func=func)
+        return p
 
-    load = sub.add_parser("load", help="create, index and load the collection")
-    common(load)
-    dataset(load)
+    ping = command("ping", "check that Milvus answers", cmd_ping, common)
+    ping.add_argument("--wait", type=float, default=0.0, help="keep retrying for this many seconds")
+
+    load = command("load", "create, index and load the collection", cmd_load, common, dataset)
     load.add_argument("--batch-size", type=_positive, default=1000)
     load.add_argument("--num-shards", type=_positive, default=1)
     load.add_argument("--index-params", default="{}", help="JSON object of index build parameters")
     load.add_argument("--drop-existing", "--force", dest="drop_existing", action="store_true",
                       help="also drop an existing collection of that name that this client did not create")
     load.add_argument("--report-interval", type=float, default=10.0)
-    load.set_defaults(func=cmd_load)
 
-    check = sub.add_parser("check-collection", help="may the collection name be loaded into? (before the load)")
-    common(check)
+    check = command("check-collection", "may the collection name be loaded into? (before the load)",
+                    cmd_check_collection, common)
     check.add_argument("--collection", required=True)
     check.add_argument("--drop-existing", action="store_true",
                        help="drop an existing collection of that name that this client did not create")
-    check.set_defaults(func=cmd_check_collection)
 
-    mark = sub.add_parser("mark", help="mark a collection loaded by another client for this run as ours")
-    common(mark)
+    mark = command("mark", "mark a collection loaded by another client for this run as ours", cmd_mark, common)
     mark.add_argument("--collection", required=True)
-    mark.set_defaults(func=cmd_mark)
 
-    search = sub.add_parser("search", help="measure recall and search throughput")
-    common(search)
-    dataset(search)
+    search = command("search", "measure recall and search throughput", cmd_search, common, dataset)
     search.add_argument("--processes", type=_positive, default=1)
     search.add_argument("--batch-size", type=_positive, default=1)
     search.add_argument("--mode", choices=("timed", "query_count"), default="timed")
@@ -925,7 +922,6 @@ def build_parser():
     search.add_argument("--nprobe", type=int, default=None)
     search.add_argument("--report-count", type=int, default=100)
     fs_args(search)
-    search.set_defaults(func=cmd_search)
 
     def summary_settings(p):
         p.add_argument("--output-dir", required=True)
@@ -937,15 +933,10 @@ def build_parser():
         p.add_argument("--host")
         p.add_argument("--port", type=int)
 
-    summarize = sub.add_parser("summarize", help="write summary.json from statistics.json")
-    summary_settings(summarize)
-    summarize.set_defaults(func=cmd_summarize)
-
-    wrap = sub.add_parser("wrap", help="run another client after --, then summarize its statistics.json")
-    summary_settings(wrap)
-    fs_args(wrap)
+    command("summarize", "write summary.json from statistics.json", cmd_summarize, summary_settings)
+    wrap = command("wrap", "run another client after --, then summarize its statistics.json", cmd_wrap,
+                   summary_settings, fs_args)
     wrap.add_argument("child", nargs=argparse.REMAINDER)
-    wrap.set_defaults(func=cmd_wrap)
     return parser
 
 
