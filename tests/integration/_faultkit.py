@@ -1,6 +1,7 @@
 # Copyright: mlperf.storage contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared pieces of the multi-host and fault tests: run the training playbook with tiny sizing, read what it left."""
+"""Shared pieces of the integration tests: run the training playbook with tiny sizing, read what it left, find the
+processes a run started, make the stand-in environments of the replay tests."""
 import glob
 import hashlib
 import json
@@ -8,11 +9,11 @@ import os
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
 from _testpaths import REPO
+from harness.waiting import wait_for  # noqa: F401  (the fault tests import it from here)
 
 VENV = "/var/tmp/mlperf-storage/venv"  # the embedded environment; on a shared filesystem every host sees it
 
@@ -64,16 +65,6 @@ def finish(proc, timeout=600):
 
 def run_training(tmp_path, inventory, extra, log_name, timeout=600, async_dir=None):
     return finish(start_playbook(tmp_path, inventory, extra, log_name, async_dir), timeout)
-
-
-def wait_for(predicate, timeout, interval=0.3):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def recap(out):
@@ -151,3 +142,23 @@ def identity_processes(run_id, netns=None):
         if wanted in entries:
             found.append(int(name))
     return found
+
+
+def standin_venv(env):
+    """A venv at ``env`` (no pip) whose only distribution is the stand-in's record, the one package the replay
+    locks pin; the caller puts the stand-in's launcher in it."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    site = env / "lib" / ("python%d.%d" % sys.version_info[:2]) / "site-packages"
+    record = site / "mlperf_replay_standin-1.0.dist-info"
+    record.mkdir(parents=True)
+    (record / "METADATA").write_text("Metadata-Version: 2.1\nName: mlperf-replay-standin\nVersion: 1.0\n")
+    return env
+
+
+def assert_refused_up_front(result, out, results_dir, *messages):
+    """The play failed, saying each of ``messages`` and without a traceback, before it made anything in
+    ``results_dir``."""
+    assert result.rc != 0 and "Traceback" not in out
+    for message in messages:
+        assert message in out, out[-4000:]
+    assert not any(results_dir.iterdir())

@@ -9,12 +9,12 @@ options, and aggregates the rank files; then metadata, checksums, collection and
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
+from _faultkit import assert_refused_up_front, standin_venv
 from _testpaths import CORPUS, REPO
+from harness.plays import artifact_data, run_project_playbook
 
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import verify_run_dir
 
@@ -37,11 +37,7 @@ def _require_engine_host():
 
 def scratch_env(base):
     """A venv holding only the stand-in's record (what the replay lock pins) and the wrapper stand-in."""
-    env = base / "kvenv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
-    site = env / "lib" / ("python%d.%d" % sys.version_info[:2]) / "site-packages" / "mlperf_replay_standin-1.0.dist-info"
-    site.mkdir(parents=True)
-    (site / "METADATA").write_text("Metadata-Version: 2.1\nName: mlperf-replay-standin\nVersion: 1.0\n")
+    env = standin_venv(base / "kvenv")
     # where the plan expects the upstream wrapper: a launcher of the stand-in that knows the corpus
     (env / "bin" / "mlperf_wrapper.py").write_text(
         "import os, runpy\nos.environ.setdefault('MLPERF_REPLAY_CORPUS', %r)\nrunpy.run_path(%r, run_name='__main__')\n"
@@ -50,22 +46,7 @@ def scratch_env(base):
 
 
 def run_playbook(tmp_path, extravars, name):
-    private = tmp_path / ("runner-" + name)
-    private.mkdir()
-    result = ansible_runner.run(
-        private_data_dir=str(private), project_dir=REPO, playbook="playbooks/run_kvcache.yml",
-        inventory=os.path.join(REPO, "inventories", "local", "hosts.yml"), extravars=extravars,
-        envvars={"ANSIBLE_CONFIG": os.path.join(REPO, "ansible.cfg")}, quiet=True)
-    stdout = result.stdout.read()
-    (tmp_path / (name + ".log")).write_text(stdout)
-    return result, stdout
-
-
-def artifact_data(result):
-    for event in result.events:
-        if event.get("event") == "playbook_on_stats":
-            return event["event_data"].get("artifact_data") or {}
-    return {}
+    return run_project_playbook(tmp_path, "playbooks/run_kvcache.yml", extravars, name)
 
 
 @pytest.fixture
@@ -154,9 +135,7 @@ def test_kvcache_closed_with_a_changed_seed_is_refused_before_anything_runs(tmp_
     _require_engine_host()
     extravars = dict(base_vars(dirs, tmp_path), mlperf_division="closed", kvcache_seed=7)
     result, out = run_playbook(tmp_path, extravars, "seed")
-    assert result.rc != 0 and "Traceback" not in out
-    assert "[kvcache_seed]" in out and "CLOSED locks seed=42 but the run used 7" in out
-    assert not any(dirs["results"].iterdir())
+    assert_refused_up_front(result, out, dirs["results"], "[kvcache_seed]", "CLOSED locks seed=42 but the run used 7")
 
 
 def test_kvcache_closed_cache_and_results_on_one_filesystem_refused(tmp_path, dirs):
@@ -164,6 +143,4 @@ def test_kvcache_closed_cache_and_results_on_one_filesystem_refused(tmp_path, di
     extravars = dict(base_vars(dirs, tmp_path), mlperf_division="closed",
                      kvcache_cache_dir=str(dirs["data"]))  # data/ and results/ share the test's filesystem
     result, out = run_playbook(tmp_path, extravars, "samefs")
-    assert result.rc != 0 and "Traceback" not in out
-    assert "[kvcache_cache_dir]" in out and "are on the same filesystem" in out
-    assert not any(dirs["results"].iterdir())
+    assert_refused_up_front(result, out, dirs["results"], "[kvcache_cache_dir]", "are on the same filesystem")
