@@ -51,7 +51,8 @@ def check_training_model(ctx):
             issues.append(ctx.invalid("no reference workload %s in edition %s (available: %s)"
                                       % (workload_name(run.model, run.accelerator), ed.name, ", ".join(workloads)),
                                       parameter="accelerator", actual=run.accelerator))
-        elif ctx.division in ed.divisions and ctx.division not in ed.pair_divisions(run.model, run.accelerator):
+        elif not issues and ctx.division in ed.divisions \
+                and ctx.division not in ed.pair_divisions(run.model, run.accelerator):
             pair_divisions = ed.pair_divisions(run.model, run.accelerator)
             issues.append(ctx.invalid("%s on %s is not allowed in the %s division of edition %s (allowed: %s)"
                                       % (run.model, run.accelerator, ctx.division, ed.name, ", ".join(pair_divisions)),
