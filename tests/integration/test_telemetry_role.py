@@ -3,12 +3,12 @@ start / mark / stop around a short phase, and the collected tree, index and summ
 Also: a sampler killed mid-phase, an interrupted play, and the cache-drop entry point."""
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
+
+from harness.waiting import wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGET_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -22,11 +22,19 @@ def playbook_bin():
     pytest.skip("ansible-playbook not found next to %s nor in /tmp/ctlvenv/bin" % sys.executable)
 
 
-def run_playbook(tmp_path, text, extra_vars=None, timeout=240, check=True):
+# The playbooks below are the task lists of one play on localhost, without facts.
+PLAY = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+"""
+
+
+def run_playbook(tmp_path, tasks, extra_vars=None, timeout=240, check=True, options=()):
     book = tmp_path / "play.yml"
-    book.write_text(text)
-    argv = [playbook_bin(), "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=%s" % TARGET_PYTHON,
-            str(book)]
+    book.write_text(PLAY + tasks)
+    argv = [playbook_bin(), *options, "-i", "localhost,", "-c", "local",
+            "-e", "ansible_python_interpreter=%s" % TARGET_PYTHON, str(book)]
     if extra_vars:
         argv[-1:-1] = ["-e", json.dumps(extra_vars)]
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
@@ -95,29 +103,17 @@ def describe_process(pid):
                                                    fields.get("NSpid"), cmdline)
 
 
-def wait_for(condition, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
 def assert_no_sampler_left(series, marker, timeout=20, within=None):
     """No process writes ``series`` and no sampler job of the test is left (``within``: a callable giving the pids
     of the one host to look at; another host's sampler may rightly still run)."""
-    assert wait_for(lambda: not processes_writing(series), timeout), "a sampler still writes %s" % series
+    assert wait_for(lambda: not processes_writing(series), timeout, 0.2), "a sampler still writes %s" % series
     # the async wrapper's watchdog polls its job every few seconds before it exits too
     scope = within or (lambda: None)
-    assert wait_for(lambda: not sampler_jobs(marker, scope()), timeout), "proc_sampler jobs left: %s" % [
+    assert wait_for(lambda: not sampler_jobs(marker, scope()), timeout, 0.2), "proc_sampler jobs left: %s" % [
         describe_process(pid) for pid in sampler_jobs(marker, scope())]
 
 
 PHASE = """
-- hosts: all
-  gather_facts: false
-  tasks:
     - name: Start telemetry
       ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
       vars:
@@ -200,9 +196,6 @@ def test_start_mark_stop_around_a_phase(tmp_path):
 
 
 KILLED = """
-- hosts: all
-  gather_facts: false
-  tasks:
     - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
       vars: {telemetry_label: ckpt, telemetry_host_dir: "{{ host_dir }}", telemetry_interval: 0.2,
              telemetry_max_duration: 120}
@@ -238,9 +231,6 @@ def test_sampler_killed_mid_phase_is_recorded_not_fatal(tmp_path):
 
 
 INTERRUPTED = """
-- hosts: all
-  gather_facts: false
-  tasks:
     - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
       vars: {telemetry_label: lost, telemetry_host_dir: "{{ host_dir }}", telemetry_interval: 0.2,
              telemetry_max_duration: 4}
@@ -263,9 +253,6 @@ def test_interrupted_play_leaves_no_sampler_behind(tmp_path):
 
 
 DROP = """
-- hosts: all
-  gather_facts: false
-  tasks:
     - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: drop_caches}
       vars: {telemetry_drop_caches: "{{ drop }}"}
     - ansible.builtin.copy:
@@ -289,9 +276,6 @@ def test_drop_caches_only_when_asked(tmp_path):
 
 
 CHECK = """
-- hosts: all
-  gather_facts: false
-  tasks:
     - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
       vars: {telemetry_label: dry, telemetry_host_dir: "{{ host_dir }}"}
     - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: stop}
@@ -308,24 +292,12 @@ CHECK = """
 def test_check_mode_snapshots_but_starts_and_writes_nothing(tmp_path):
     host_dir = tmp_path / "host"
     collect = tmp_path / "results" / "run"
-    book = tmp_path / "check.yml"
-    book.write_text(CHECK)
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-               ANSIBLE_ASYNC_DIR=str(tmp_path / "async"))
-    proc = subprocess.run([playbook_bin(), "--check", "-i", "localhost,", "-c", "local",
-                           "-e", "ansible_python_interpreter=%s" % TARGET_PYTHON,
-                           "-e", json.dumps({"host_dir": str(host_dir), "collect_dir": str(collect)}), str(book)],
-                          cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=240)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    run_playbook(tmp_path, CHECK, {"host_dir": str(host_dir), "collect_dir": str(collect)}, options=("--check",))
     assert not host_dir.exists() and not collect.exists()
     assert not sampler_jobs(str(tmp_path))
 
 
 CEILING = """
-- hosts: all
-  gather_facts: false
-  tasks:
     - mlperf.storage.proc_sampler: {path: "{{ series }}", interval: 0.5, max_duration: 600}
       async: 6
       poll: 0
@@ -351,9 +323,6 @@ def test_sampler_ends_before_a_too_short_async_ceiling(tmp_path):
 
 
 UNSAFE = """
-- hosts: all
-  gather_facts: false
-  tasks:
     - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
       vars: {telemetry_label: unsafe, telemetry_host_dir: "{{ host_dir }}", telemetry_become: "{{ become }}"}
 """
@@ -378,9 +347,6 @@ def test_host_dir_under_a_directory_others_can_write_is_refused(tmp_path, become
 
 
 TAMPERED = """
-- hosts: all
-  gather_facts: false
-  tasks:
     - ansible.builtin.include_role: {name: mlperf.storage.telemetry, tasks_from: start}
       vars: {telemetry_label: tamper, telemetry_host_dir: "{{ host_dir }}", telemetry_interval: 0.2,
              telemetry_max_duration: 120, telemetry_become: true}
