@@ -38,7 +38,7 @@ def workload_name(model):
 
 def load_workload(model):
     """The reference checkpointing workload (dict, MLPerf key names) of a model."""
-    return _workloads._read_workload(workload_name(model) + ".yaml", "checkpointing %s" % model)
+    return _workloads.read_workload(workload_name(model) + ".yaml", "checkpointing %s" % model)
 
 
 def phase_counts(split):

@@ -18,13 +18,6 @@ import shlex
 from ansible_collections.mlperf.storage.plugins.module_utils import _mpi
 from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_core import RUN_DIR_TOKEN, plan_function, problem
 
-DEFAULT_MODEL = "llama3.1-8b"  # the results path model of the upstream tool
-# Per-option settings an OPEN run may supersede (max-concurrent-allocs always comes from the table).
-OPEN_OVERRIDES = ("model", "num_users", "duration", "gpu_mem_gb", "cpu_mem_gb", "generation_mode")
-GENERATION_MODES = ("none", "fast", "realistic")
-# bytes per token and typical sequence length of each model (rules.md §5.1), for the cache size estimate
-MODEL_FOOTPRINT = {"tiny-1b": (768, 2048), "mistral-7b": (4096, 4096), "llama2-7b": (8192, 4096),
-                   "llama3.1-8b": (4096, 8192), "llama3.1-70b-instruct": (16384, 8192)}
 # option setting -> wrapper flag, in the order the upstream tool passes them
 FLAGS = (("model", "--model"), ("num_users", "--num-users"), ("duration", "--duration"),
          ("gpu_mem_gb", "--gpu-mem-gb"), ("cpu_mem_gb", "--cpu-mem-gb"),
@@ -64,14 +57,14 @@ def wrapper_argv(python, wrapper, option, trial, cache_dir, seed, settings, conf
     return argv
 
 
-def cache_estimate(settings, total_ranks):
+def cache_estimate(edition, settings, total_ranks):
     """Estimated KV-cache bytes of one option across all ranks (bytes/token x sequence x users x ranks)."""
-    per_token, sequence = MODEL_FOOTPRINT.get(settings.get("model"), (4096, 4096))
+    per_token, sequence = edition.kv_cache_model_footprint(settings.get("model"))
     users = int(settings.get("num_users") or 0)
     return per_token * sequence * users * total_ranks
 
 
-def _check_settings(option, settings, models, errors):
+def _check_settings(option, settings, models, modes, errors):
     if settings.get("model") not in models:
         errors.append(problem("kvcache_overrides", "option %s: model %r is not a KV-cache model (%s)"
                              % (option, settings.get("model"), ", ".join(models)),
@@ -86,10 +79,10 @@ def _check_settings(option, settings, models, errors):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             errors.append(problem("kvcache_overrides", "option %s: %s is %r; it must be a number of GB >= 0"
                                  % (option, key, value), "set kvcache_overrides.%s to 0 or more" % key))
-    if settings.get("generation_mode") not in GENERATION_MODES:
+    if settings.get("generation_mode") not in modes:
         errors.append(problem("kvcache_overrides", "option %s: generation_mode %r is not one of %s"
-                             % (option, settings.get("generation_mode"), ", ".join(GENERATION_MODES)),
-                             "set kvcache_overrides.generation_mode to one of %s" % ", ".join(GENERATION_MODES)))
+                              % (option, settings.get("generation_mode"), ", ".join(modes)),
+                              "set kvcache_overrides.generation_mode to one of %s" % ", ".join(modes)))
 
 
 def _describe(issue, verdict):
@@ -116,9 +109,8 @@ def plan_kvcache(planner, req):
     plan, errors = planner.plan, planner.errors
     edition_name, division = str(req["edition"]), req["division"]
     edition = planner.edition()
-    section = edition.section("kv_cache")
-    table = {str(k): v for k, v in (section.get("options") or {}).items()}
-    models = list(section.get("models") or [])
+    table, models, open_overrides = edition.kv_cache_options(), edition.kv_cache_models(), \
+        edition.kv_cache_open_overrides()
     options = [str(o) for o in (req.get("options") or sorted(table, key=int))]
     unknown = [o for o in options if o not in table]
     if unknown:
@@ -128,10 +120,10 @@ def plan_kvcache(planner, req):
     closed = division == "closed"
     overrides = planner.mapping(req.get("overrides"), "kvcache_overrides",
                                 "write it as a mapping, e.g. {num_users: 50}") or {}
-    bad = sorted(k for k in overrides if k not in OPEN_OVERRIDES)
+    bad = sorted(k for k in overrides if k not in open_overrides)
     if bad:
         planner.fail("kvcache_overrides", "kvcache_overrides has %s; only %s can be superseded (max_concurrent_allocs "
-                                          "always comes from the table)" % (", ".join(bad), ", ".join(OPEN_OVERRIDES)),
+                                          "always comes from the table)" % (", ".join(bad), ", ".join(open_overrides)),
                      "remove %s" % ", ".join(bad))
     if closed and overrides:
         planner.fail("kvcache_overrides", "CLOSED runs the options of Table KVCache-1 as they are; kvcache_overrides "
@@ -172,7 +164,7 @@ def plan_kvcache(planner, req):
 
     settings = option_settings(table, options, overrides)
     for option in options:
-        _check_settings(option, settings[option], models, errors)
+        _check_settings(option, settings[option], models, edition.kv_cache_generation_modes(), errors)
     per_host = req["processes_per_host"]
     ranks = planner.ranks(clients, per_host, variable="kvcache_processes_per_host",
                           what=" (KV-cache ranks per client)")
@@ -195,11 +187,11 @@ def plan_kvcache(planner, req):
               "argv": planner.mpi_argv(ranks, wrapper_argv(python, wrapper, option, trial, cache_dir, seed,
                                                            settings[option], config), extra)}
              for option in options for trial in range(trials)]
-    model = overrides.get("model") or DEFAULT_MODEL
+    model = overrides.get("model") or edition.kv_cache_default_model()
     runner_spec = {"steps": steps, "options": options, "trials": trials, "total_ranks": np,
                    "npernode": int(per_host), "host_count": len(clients), "inter_option_delay": delay}
     runner_argv = [python, paths["runner"], "run", "--spec", paths["spec"], "--run-dir", RUN_DIR_TOKEN]
-    estimates = {o: cache_estimate(settings[o], np) for o in options}
+    estimates = {o: cache_estimate(edition, settings[o], np) for o in options}
     expected_seconds = sum(int(settings[o]["duration"]) for o in options) * trials + delay * (len(options) - 1)
     # the runner starts the MPI jobs itself: its own command line is not an MPI one
     run_command = {"argv": runner_argv, "launcher_env": planner.launcher_env}

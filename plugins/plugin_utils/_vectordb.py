@@ -39,16 +39,6 @@ CLIENTS = ("builtin", "vdbbench")
 METRICS = ("COSINE", "L2", "IP")
 MODES = ("timed", "query_count")
 
-# Build parameters of the reference configuration (rules.md §6.2 CLOSED tunables), by index.
-INDEX_DEFAULTS = {
-    "HNSW": {"M": 64, "efConstruction": 200},
-    "HNSW_SQ": {"M": 64, "efConstruction": 200},
-    "DISKANN": {"max_degree": 64, "search_list_size": 200},
-    "AISAQ": {"max_degree": 64, "search_list_size": 200, "inline_pq": 16},
-    "IVF_FLAT": {"nlist": 128},
-    "IVF_SQ8": {"nlist": 128},
-    "IVF_PQ": {"nlist": 128, "m": 8},
-}
 _COLLECTION_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -63,9 +53,9 @@ def collection_name(num_vectors, num_shards, dimension, distribution):
     return "mlps_%s_%dshards_%ddim_%s" % (scale, num_shards, dimension, distribution)
 
 
-def index_params(index_type, overrides=None):
-    """Build parameters: the reference values for the index, updated with explicit ones."""
-    params = dict(INDEX_DEFAULTS.get(index_type, {}))
+def index_params(edition, index_type, overrides=None):
+    """Build parameters: the edition's reference values for the index, updated with explicit ones."""
+    params = edition.vector_index_defaults(index_type)
     params.update(overrides or {})
     return params
 
@@ -185,7 +175,7 @@ def _int_setting(errors, raw, variable, minimum=1, allow_none=False):
     return value
 
 
-def _settings(req, errors):
+def _settings(req, edition, errors):
     """Validated client settings from the request; None values where a setting was rejected."""
     s = {}
     s["host"] = str(req.get("host") or "127.0.0.1")
@@ -230,7 +220,7 @@ def _settings(req, errors):
         errors.append(problem("vectordb_index_params", "vectordb_index_params is a %s; it must be a mapping"
                              % type(overrides).__name__, "write it as a mapping, e.g. {M: 32}"))
         overrides = {}
-    s["index_params"] = index_params(index, overrides)
+    s["index_params"] = index_params(edition, index, overrides)
     collection = req.get("collection") or ""
     if not collection and None not in (s["num_vectors"], s["num_shards"], s["dimension"]):
         collection = collection_name(s["num_vectors"], s["num_shards"], s["dimension"], distribution)
@@ -326,6 +316,7 @@ def plan_vectordb(planner, req):
     """
     plan, errors = planner.plan, planner.errors
     edition, division = str(req["edition"]), str(req["division"])
+    rules = planner.edition()
     mode = req.get("server_mode") or "embedded"
     if mode not in SERVER_MODES:
         planner.fail("vectordb_server_mode", "vectordb_server_mode is %r; expected embedded or external" % mode,
@@ -343,7 +334,7 @@ def plan_vectordb(planner, req):
         planner.fail("vectordb_host", "vectordb_host is %s, but the embedded milvus-lite server listens on 127.0.0.1 "
                                       "only" % req.get("host"),
                      "leave vectordb_host at 127.0.0.1, or set vectordb_server_mode: external")
-    settings = _settings(req, errors)
+    settings = _settings(req, rules, errors)
     if mode == "embedded":
         settings["host"] = "127.0.0.1"
     index = settings["index_type"]
@@ -396,7 +387,7 @@ def plan_vectordb(planner, req):
     plan["parameters"] = parameters_of(plan)
     plan["datagen_parameters"] = {k: copy.deepcopy(plan["parameters"][k]) for k in ("database", "index",
                                                                                      "dataset", "storage")}
-    rules_runs = int(planner.edition().section("vector_database").get("runs_per_result") or 5)
+    rules_runs = int(rules.section("vector_database").get("runs_per_result") or 5)
     plan["runs"] = int(req.get("runs") or 0) or rules_runs
     if plan["runs"] != rules_runs:
         planner.warn("%d run(s) planned; a vector database result needs exactly %d" % (plan["runs"], rules_runs))

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from _testpaths import CORPUS, REPO
+from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.edition import available_editions, load_edition
 
 ansible_runner = pytest.importorskip("ansible_runner")
 
@@ -148,9 +149,8 @@ def test_survey_variables_are_the_collection_inputs():
             assert set(question["choices"]) <= set(options[name]["choices"])
         if question.get("default") not in (None, ""):
             assert question["default"] in question.get("choices", [question["default"]])
-    with open(os.path.join(REPO, "plugins", "plugin_utils", "data", "training_models.yaml")) as handle:
-        editions = yaml.safe_load(handle)["editions"]
-    pairs = set((model, acc) for ed in editions.values() for model, accs in ed["pairs"].items() for acc in accs)
+    pairs = set((model, acc) for name in available_editions()
+                for model, accs in load_edition(name).training_pairs().items() for acc in accs)
     # every offered workload and accelerator exists in some edition's training table
     assert set(asked["mlperf_model"]["choices"]) <= set(m for m, _ in pairs)
     assert set(asked["mlperf_accelerator"]["choices"]) <= set(a for _, a in pairs)

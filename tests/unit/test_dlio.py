@@ -7,6 +7,9 @@ from ansible_collections.mlperf.storage.plugins.plugin_utils import _dlio as dli
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _workloads as wl
 
 ALL_PAIRS = [(m, a, e) for e in wl.editions() for m, by in wl.edition_rules(e)["pairs"].items() for a in by]
+# Parquet workloads (flux) need the v3.0 engine: the earlier generations do not read a parquet dataset.
+PARQUET_PAIRS = [p for p in ALL_PAIRS if wl.load_workload(*p)["dataset"].get("format") == "parquet"]
+OTHER_PAIRS = [p for p in ALL_PAIRS if p not in PARQUET_PAIRS]
 
 
 class TestDetectGeneration:
@@ -39,9 +42,13 @@ class TestDetectGeneration:
 
 
 class TestAdaptMLPerfTemplates:
-    @pytest.mark.parametrize("generation", [dlio.MLPERF_V2, dlio.MLPERF_V3])
-    @pytest.mark.parametrize("model,accel,edition", ALL_PAIRS)
-    def test_mlperf_generations_take_the_templates_unchanged(self, generation, model, accel, edition):
+    @pytest.mark.parametrize("generation, pairs", [(dlio.MLPERF_V2, OTHER_PAIRS), (dlio.MLPERF_V3, ALL_PAIRS)])
+    def test_mlperf_generations_take_the_templates_unchanged(self, generation, pairs):
+        for model, accel, edition in pairs:
+            self._check_unchanged(generation, model, accel, edition)
+
+    @staticmethod
+    def _check_unchanged(generation, model, accel, edition):
         config = wl.load_workload(model, accel, edition)
         result = dlio.adapt_workload(config, generation)
         assert result.refusals == []
@@ -52,7 +59,15 @@ class TestAdaptMLPerfTemplates:
             expected["model"]["model_size_bytes"] = size
         assert result.config == expected
 
-    @pytest.mark.parametrize("model,accel,edition", ALL_PAIRS)
+    @pytest.mark.parametrize("generation", [dlio.MLPERF_V2, dlio.PYPI])
+    @pytest.mark.parametrize("model,accel,edition", PARQUET_PAIRS)
+    def test_earlier_generations_refuse_parquet_workloads_by_key(self, generation, model, accel, edition):
+        result = dlio.adapt_workload(wl.load_workload(model, accel, edition), generation)
+        keys = {r["key"] for r in result.refusals}
+        assert "dataset.parquet.columns" in keys
+        assert ("dataset.format" in keys) == (generation == dlio.PYPI)
+
+    @pytest.mark.parametrize("model,accel,edition", OTHER_PAIRS)
     def test_pypi_adapts_every_template(self, model, accel, edition):
         config = wl.load_workload(model, accel, edition)
         result = dlio.adapt_workload(config, dlio.PYPI)

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _kvcache_plan as plan_mod
+from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import load_edition
 
 GIB = 1024 ** 3
 
@@ -151,4 +152,4 @@ def test_metadata_base_carries_the_locks_where_the_rules_read_them():
 
 def test_cache_size_estimate():
     settings = {"model": "llama3.1-8b", "num_users": 200}
-    assert plan_mod.cache_estimate(settings, 4) == 4096 * 8192 * 200 * 4
+    assert plan_mod.cache_estimate(load_edition("3.0"), settings, 4) == 4096 * 8192 * 200 * 4

@@ -198,7 +198,7 @@ def test_more_ranks_than_cores_oversubscribes():
 
 @pytest.mark.parametrize("overrides, variable, message, fix", [
     (dict(model="unet4d"), "mlperf_model",
-     "unknown training model 'unet4d'; allowed values are cosmoflow, resnet50, retinanet, unet3d",
+     "unknown training model 'unet4d'; allowed values are cosmoflow, flux, resnet50, retinanet, unet3d",
      "set mlperf_model to one of them"),
     (dict(accelerator="h200"), "mlperf_accelerator",
      "unknown accelerator 'h200'; allowed values are a100, b200, h100, mi355",

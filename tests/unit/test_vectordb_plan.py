@@ -10,7 +10,7 @@ import pytest
 from _testpaths import REPO
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _vectordb
 from ansible_collections.mlperf.storage.plugins.plugin_utils._run_record import run_metadata
-from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import verify_run_dir, verify_tree
+from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import load_edition, verify_run_dir, verify_tree
 
 BASE_REQ = {
     "edition": "3.0", "division": "open", "server_mode": "embedded", "client": "builtin", "index_type": "HNSW",
@@ -180,8 +180,8 @@ def test_collection_names_and_index_params():
     assert _vectordb.collection_name(10000, 1, 128, "uniform") == "mlps_10k_1shards_128dim_uniform"
     assert _vectordb.collection_name(1000000, 1, 1536, "uniform") == "mlps_1m_1shards_1536dim_uniform"
     assert _vectordb.collection_name(12345, 2, 64, "normal") == "mlps_12345_2shards_64dim_normal"
-    assert _vectordb.index_params("HNSW", {"M": 16}) == {"M": 16, "efConstruction": 200}
-    assert _vectordb.index_params("FLAT") == {}
+    assert _vectordb.index_params(load_edition("3.0"), "HNSW", {"M": 16}) == {"M": 16, "efConstruction": 200}
+    assert _vectordb.index_params(load_edition("3.0"), "FLAT") == {}
 
 
 def test_a_run_count_other_than_the_rules_is_warned():
