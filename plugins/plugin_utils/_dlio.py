@@ -86,14 +86,18 @@ class AdaptResult(object):
 
 # ----------------------------------------------------------------------------- generations
 
+def _unknown_generation(generation):
+    # the generation is what the launcher's environment lock names: the lock profile is what to change
+    return EngineError("unknown DLIO generation %r in the launcher's environment lock; known generations are %s. "
+                       "Set mlperf_env_profile to a bundled lock profile and run playbooks/provision.yml"
+                       % (generation, ", ".join(GENERATIONS)))
+
+
 def generation_info(generation):
     """The data block of one generation (description, versions, keys_read, ...)."""
     table = _workloads.load_data("dlio_generations.yaml")["generations"]
     if generation not in table:
-        raise EngineError(
-            "mlperf_dlio_generation: unknown DLIO generation %r; known generations are %s"
-            % (generation, ", ".join(GENERATIONS))
-        )
+        raise _unknown_generation(generation)
     return table[generation]
 
 
@@ -395,10 +399,7 @@ def adapt_workload(config, generation):
     if not isinstance(config, dict):
         raise EngineError("the workload config must be a mapping, got %s" % type(config).__name__)
     if generation not in GENERATIONS:
-        raise EngineError(
-            "mlperf_dlio_generation: unknown DLIO generation %r; known generations are %s"
-            % (generation, ", ".join(GENERATIONS))
-        )
+        raise _unknown_generation(generation)
     return _Adapter(config, generation).run()
 
 
