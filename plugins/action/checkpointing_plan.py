@@ -11,13 +11,9 @@ from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_action import
 class ActionModule(PlanAction):
     LABEL = "checkpointing"
     ARGUMENT_SPEC = argument_spec(dict(
-        model=dict(type="str", required=True),
-        accelerator=dict(type="str", required=True),
-        params=dict(type="raw", default={}),  # type checked by the plan, which names mlperf_params
-        accelerators_per_host=dict(type="int", required=True),
         split=dict(type="bool", default=False),
         checkpoint_folder=dict(type="str", required=True),
-    ))
+    ), dlio=True)
 
     def plan(self, req):
         return _checkpointing_plan.plan_checkpointing(req)

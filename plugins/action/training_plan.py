@@ -13,13 +13,9 @@ from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import layout
 class ActionModule(PlanAction):
     LABEL = "training"
     ARGUMENT_SPEC = argument_spec(dict(
-        model=dict(type="str", required=True),
-        accelerator=dict(type="str", required=True),
-        params=dict(type="raw", default={}),  # type checked by the plan, which names mlperf_params
-        accelerators_per_host=dict(type="int", required=True),
         client_memory_gb=dict(type="float", default=0),
         runs=dict(type="int", default=0),
-    ))
+    ), dlio=True)
 
     def request(self, args, hostvars):
         req = super().request(args, hostvars)

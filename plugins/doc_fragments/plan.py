@@ -48,7 +48,8 @@ attributes:
 notes:
   - Runs on the controller (the action plugin of the same name); the module file is its documentation.
   - Fails, before anything runs, with every problem found, numbered, each naming the variable to change and the
-    fix (also returned as structured C(errors)).
+    fix. The failed result also holds C(errors), a list of C(variable), C(message), C(fix) and, for a finding
+    of the planned run's classification, C(verdict) (INVALID or OPEN); and C(plan_warnings).
 """
 
     # Plans whose ranks run on the clients under MPI.
@@ -68,4 +69,27 @@ options:
     type: list
     elements: str
     default: []
+"""
+
+    # The plans of the DLIO benchmarks (training, checkpointing).
+    DLIO = r"""
+options:
+  model:
+    description: The benchmark's model (C(mlperf_model)).
+    type: str
+    required: true
+  accelerator:
+    description: The simulated accelerator (C(mlperf_accelerator)).
+    type: str
+    required: true
+  params:
+    description:
+      - Dotted workload overrides, a mapping (C(mlperf_params)); its type is checked by the plan, which names the
+        variable. What a division allows is the edition's data.
+    type: raw
+    default: {}
+  accelerators_per_host:
+    description: Ranks per client, one per simulated accelerator (C(mlperf_accelerators_per_host)).
+    type: int
+    required: true
 """

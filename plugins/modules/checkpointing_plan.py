@@ -21,23 +21,8 @@ description:
 extends_documentation_fragment:
   - mlperf.storage.plan
   - mlperf.storage.plan.clients
+  - mlperf.storage.plan.dlio
 options:
-  model:
-    description: Checkpointing model (llama3-8b, llama3-70b, llama3-405b, llama3-1t).
-    type: str
-    required: true
-  accelerator:
-    description: Simulated accelerator; its memory must hold the checkpoint across all processes.
-    type: str
-    required: true
-  params:
-    description: Dotted workload overrides (only C(checkpoint.checkpoint_folder) in CLOSED).
-    type: raw
-    default: {}
-  accelerators_per_host:
-    description: Processes (simulated accelerators) per client.
-    type: int
-    required: true
   split:
     description: Run the 10 writes and the 10 reads as two invocations (write, then read) instead of one.
     type: bool
@@ -47,7 +32,7 @@ options:
     type: str
     required: true
   paths:
-    description: C(results_dir), C(work_dir) and C(venv_bin) on the clients.
+    description: C(results_dir), C(controller_results_dir), C(work_dir) and C(venv_bin).
     type: dict
     required: true
 author:
@@ -55,25 +40,25 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Plan the checkpointing benchmark
+- name: Plan llama3-8b write then read phases in OPEN with a site MPI flag
   mlperf.storage.checkpointing_plan:
     edition: "3.0"
-    division: closed
+    division: open
     model: llama3-8b
-    accelerator: b200
-    clients: "{{ groups['clients'] }}"
-    launcher: "{{ groups['clients'][0] }}"
+    accelerator: mi355
+    clients: "{{ groups['storage_clients'] }}"
+    clients_group: storage_clients
+    launcher: "{{ groups['storage_clients'][0] }}"
     accelerators_per_host: 8
+    split: true
     checkpoint_folder: /mnt/storage/checkpoints
-    org: example-org
-    system: example-system
-    paths:
-      results_dir: /shared/results
-      work_dir: /var/tmp/mlperf-storage/work
-      venv_bin: /opt/mlperf-storage/venv/bin
+    mpi_extra_args: [--bind-to, none]
+    org: acme
+    system: nvme-pool-a
+    paths: {results_dir: /shared/results, work_dir: /var/tmp/w, venv_bin: /opt/venv/bin}
   run_once: true
   delegate_to: localhost
-  register: checkpointing_plan
+  register: checkpointing_plan_result
 """
 
 RETURN = r"""
@@ -81,9 +66,4 @@ plan:
   description: The plan (phases with their commands, metadata and classification; datasize, paths, warnings, notes).
   returned: success
   type: dict
-errors:
-  description: Every problem that stops the plan, each with C(variable), C(message) and C(fix).
-  returned: failure
-  type: list
-  elements: dict
 """

@@ -58,7 +58,7 @@ options:
     description: What M(mlperf.storage.dir_probe) found for the cache and results directories (C(same_filesystem)).
     type: dict
   paths:
-    description: C(results_dir), C(work_dir), C(venv_bin), C(runner), C(spec) and optionally C(wrapper) on the launcher.
+    description: C(results_dir), C(controller_results_dir), C(work_dir), C(venv_bin), C(runner), C(spec) and optionally C(wrapper).
     type: dict
     required: true
 author:
@@ -66,7 +66,7 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Plan the KV-cache benchmark
+- name: Plan the CLOSED KV-cache sequence (options 1-3, three trials each)
   mlperf.storage.kvcache_plan:
     edition: "3.0"
     division: closed
@@ -85,9 +85,7 @@ EXAMPLES = r"""
       venv_bin: /opt/mlperf-storage/kvcache-venv/bin
       runner: /var/tmp/mlperf-storage/work/mlperf_kvcache_runner.py
       spec: /var/tmp/mlperf-storage/work/kvcache_spec.json
-  run_once: true
-  delegate_to: localhost
-  register: kvcache_plan
+  register: kvcache_plan_result
 """
 
 RETURN = r"""
@@ -95,9 +93,4 @@ plan:
   description: The plan (runner_spec with every invocation, settings per option, commands, metadata, classification).
   returned: success
   type: dict
-errors:
-  description: Every problem that stops the plan, each with C(variable), C(message) and C(fix).
-  returned: failure
-  type: list
-  elements: dict
 """

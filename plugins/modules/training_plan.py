@@ -22,23 +22,8 @@ description:
 extends_documentation_fragment:
   - mlperf.storage.plan
   - mlperf.storage.plan.clients
+  - mlperf.storage.plan.dlio
 options:
-  model:
-    description: Training model.
-    type: str
-    required: true
-  accelerator:
-    description: Simulated accelerator.
-    type: str
-    required: true
-  params:
-    description: Dotted workload overrides, a mapping (checked by the plan, which names C(mlperf_params)).
-    type: raw
-    default: {}
-  accelerators_per_host:
-    description: Ranks per client.
-    type: int
-    required: true
   client_memory_gb:
     description: Per-client memory (GiB) for the dataset size; 0 uses MemTotal.
     type: float
@@ -60,40 +45,34 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Plan the training benchmark
+- name: Plan a CLOSED unet3d run on the inventory's clients (as roles/training does)
   mlperf.storage.training_plan:
-    edition: "3.0"
+    edition: "{{ mlperf_edition }}"
     division: closed
     model: unet3d
     accelerator: b200
     clients: "{{ groups['clients'] }}"
     launcher: "{{ groups['clients'][0] }}"
     accelerators_per_host: 8
-    org: example-org
-    system: example-system
+    org: "{{ mlperf_org }}"
+    system: "{{ mlperf_system }}"
     paths:
       data_dir: /mnt/storage/data
       results_dir: /shared/results
+      controller_results_dir: /srv/mlperf/results
       work_dir: /var/tmp/mlperf-storage/work
       venv_bin: /opt/mlperf-storage/venv/bin
   run_once: true
   delegate_to: localhost
-  register: training_plan
+  register: training_plan_result
 """
 
 RETURN = r"""
 plan:
-  description: The plan (datasize, commands, paths, parameters, classification, warnings, notes).
+  description:
+    - The plan - datasize (and which term dominates), the run and datagen commands, the rank layout, the results
+      paths, the parameters and overrides with their classes, the planned metadata and its classification,
+      warnings and notes.
   returned: success
   type: dict
-errors:
-  description: Every problem that stops the plan, each with C(variable), C(message) and C(fix).
-  returned: failure
-  type: list
-  elements: dict
-plan_warnings:
-  description: The plan's warnings, when it fails.
-  returned: failure
-  type: list
-  elements: str
 """

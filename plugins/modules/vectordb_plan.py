@@ -33,7 +33,7 @@ options:
     type: int
     default: 0
   paths:
-    description: C(data_dir), C(results_dir), C(work_dir), C(venv_bin), C(client_script) and C(vdbbench_bin).
+    description: C(data_dir), C(results_dir), C(controller_results_dir), C(work_dir), C(venv_bin), C(client_script) and C(vdbbench_bin).
     type: dict
     required: true
 author:
@@ -70,6 +70,6 @@ EXAMPLES = r"""
 RETURN = r"""
 plan:
   description: The plan (settings, commands, server, paths, parameters, classification, warnings, notes).
-  returned: always
+  returned: success
   type: dict
 """

@@ -33,13 +33,22 @@ CLIENT_OPTIONS = dict(
     clients_group=dict(type="str", default="clients"),
     mpi_extra_args=dict(type="list", elements="str", default=[]),
 )
+# Options of the plans of the DLIO benchmarks, training and checkpointing (doc fragment mlperf.storage.plan.dlio).
+DLIO_OPTIONS = dict(
+    model=dict(type="str", required=True),
+    accelerator=dict(type="str", required=True),
+    params=dict(type="raw", default={}),  # type checked by the plan, which names mlperf_params
+    accelerators_per_host=dict(type="int", required=True),
+)
 
 
-def argument_spec(own, clients=True):
+def argument_spec(own, clients=True, dlio=False):
     """The whole argument spec of a plan action: the shared options and the benchmark's ``own``."""
     spec = dict(COMMON_OPTIONS)
     if clients:
         spec.update(CLIENT_OPTIONS)
+    if dlio:
+        spec.update(DLIO_OPTIONS)
     spec.update(own)
     return spec
 
