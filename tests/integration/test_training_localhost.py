@@ -5,55 +5,22 @@ playbooks/run_training.yml twice into a temporary results tree and checks what a
 metadata, the engine's summary, the checksums, the verdict in the job artifacts, and that the second invocation
 adds new run directories, reuses the dataset and leaves the first runs byte-for-byte intact.
 """
-import hashlib
 import json
-import os
 import shutil
 from datetime import datetime
 
 import pytest
 
-from _testpaths import REPO
+from _faultkit import tree_digest
+from harness.plays import artifact_data, run_project_playbook
 
 ansible_runner = pytest.importorskip("ansible_runner")
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 
-
-def run_playbook(tmp_path, playbooks, extravars, name):
-    private = tmp_path / ("runner-" + name)
-    private.mkdir()
-    result = ansible_runner.run(
-        private_data_dir=str(private),
-        project_dir=REPO,
-        playbook=playbooks,
-        inventory=os.path.join(REPO, "inventories", "local", "hosts.yml"),
-        extravars=extravars,
-        envvars={"ANSIBLE_CONFIG": os.path.join(REPO, "ansible.cfg")},
-        quiet=True,
-    )
-    stdout = result.stdout.read()
-    (tmp_path / (name + ".log")).write_text(stdout)
-    return result, stdout
-
-
-def artifact_data(result):
-    for event in result.events:
-        if event.get("event") == "playbook_on_stats":
-            return event["event_data"].get("artifact_data") or {}
-    return {}
-
-
-def tree_digest(root):
-    """sha256 of every file below root, hidden ones included."""
-    digest = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            with open(path, "rb") as handle:
-                digest[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
-    return digest
+def run_playbook(tmp_path, extravars, name):
+    return run_project_playbook(tmp_path, "playbooks/run_training.yml", extravars, name)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +41,7 @@ def test_training_end_to_end_twice(tmp_path, dirs, embedded_env):
         "mlperf_drop_caches": True,
         "python_env_dir": embedded_env,
     }
-    first, out1 = run_playbook(tmp_path, "playbooks/run_training.yml", extravars, "first")
+    first, out1 = run_playbook(tmp_path, extravars, "first")
     assert first.rc == 0, out1[-4000:]
     assert "Traceback" not in out1
 
@@ -155,7 +122,7 @@ def test_training_end_to_end_twice(tmp_path, dirs, embedded_env):
     assert "dataset.num_files_train=128 is below the minimum" in out1
 
     before = tree_digest(str(dirs["results"]))
-    second, out2 = run_playbook(tmp_path, "playbooks/run_training.yml", extravars, "second")
+    second, out2 = run_playbook(tmp_path, extravars, "second")
     assert second.rc == 0, out2[-4000:]
     assert "Reusing the dataset" in out2
     after = tree_digest(str(dirs["results"]))
@@ -175,17 +142,11 @@ def test_check_mode_plans_and_starts_nothing(tmp_path, dirs, embedded_env):
     results.mkdir()
     extravars = {"mlperf_results_dir": str(results), "mlperf_data_dir": str(dirs["data"]),
                  "mlperf_work_dir": str(dirs["work"]), "python_env_dir": embedded_env}
-    private = tmp_path / "runner-check"
-    private.mkdir()
-    result = ansible_runner.run(
-        private_data_dir=str(private), project_dir=REPO, playbook="playbooks/run_training.yml",
-        inventory=os.path.join(REPO, "inventories", "local", "hosts.yml"), extravars=extravars,
-        envvars={"ANSIBLE_CONFIG": os.path.join(REPO, "ansible.cfg")}, cmdline="--check", quiet=True)
-    out = result.stdout.read()
+    result, out = run_project_playbook(tmp_path, "playbooks/run_training.yml", extravars, "check", cmdline="--check")
     assert result.rc == 0, out[-3000:]
     assert "planned verdict: INVALID" in out
     assert list(results.iterdir()) == []
-    shutil.rmtree(private, ignore_errors=True)
+    shutil.rmtree(tmp_path / "runner-check", ignore_errors=True)
 
 
 def test_an_engine_that_exits_non_zero_is_reported_and_kept(tmp_path, dirs, embedded_env):
@@ -198,7 +159,7 @@ def test_an_engine_that_exits_non_zero_is_reported_and_kept(tmp_path, dirs, embe
     extravars = {"mlperf_results_dir": str(results), "mlperf_data_dir": str(dirs["data"]),
                  "mlperf_work_dir": str(dirs["work"]), "python_env_dir": embedded_env, "mlperf_runs": 1,
                  "training_mpi_extra_args": ["-no-such-mpi-option"]}
-    result, out = run_playbook(tmp_path, "playbooks/run_training.yml", extravars, "engine-fails")
+    result, out = run_playbook(tmp_path, extravars, "engine-fails")
     assert result.rc != 0
     assert "Traceback" not in out
     failed = re.search(r"(run 1/1|datagen) failed: engine ended by exit with exit code (\d+)", out)
