@@ -15,7 +15,9 @@ import tempfile
 
 import pytest
 
+from _faultkit import engine_processes
 from _testpaths import REPO
+from harness.plays import artifact_data, run_project_playbook
 
 ansible_runner = pytest.importorskip("ansible_runner")
 
@@ -38,38 +40,8 @@ def listening(port):
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def processes_mentioning(text):
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % pid, "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append((pid, cmdline))
-    return found
-
-
 def run_playbook(base, extravars, name, cmdline=None):
-    private = base / ("runner-" + name)
-    private.mkdir()
-    result = ansible_runner.run(
-        private_data_dir=str(private), project_dir=REPO, playbook="playbooks/run_vectordb.yml",
-        inventory=os.path.join(REPO, "inventories", "local", "hosts.yml"), extravars=extravars,
-        envvars={"ANSIBLE_CONFIG": os.path.join(REPO, "ansible.cfg")}, cmdline=cmdline, quiet=True)
-    out = result.stdout.read()
-    (base / (name + ".log")).write_text(out)
-    return result, out
-
-
-def artifact_data(result):
-    for event in result.events:
-        if event.get("event") == "playbook_on_stats":
-            return event["event_data"].get("artifact_data") or {}
-    return {}
+    return run_project_playbook(base, "playbooks/run_vectordb.yml", extravars, name, cmdline)
 
 
 def failed_tasks(result):
@@ -185,7 +157,7 @@ def test_run_summaries_recall_and_metadata(vdb):
 def test_server_data_on_the_storage_under_test_and_stopped(vdb):
     assert os.path.isdir(os.path.join(vdb["dirs"]["data"], "vectordb", "milvus-lite"))
     assert not listening(vdb["port"]), "milvus-lite still listens after the play"
-    assert processes_mentioning(vdb["dirs"]["data"]) == []
+    assert engine_processes(vdb["dirs"]["data"]) == []
 
 
 def test_verify_finds_nothing_invalid(vdb):
@@ -304,7 +276,7 @@ def test_a_failed_run_still_stops_the_server(tmp_path, shm_base, vdb):
     assert len(failures) == 1 and "ended by timeout" in failures[0]["event_data"]["res"]["msg"]
     assert "Stop the embedded database" in out
     assert not listening(port), "milvus-lite still listens after a failed play"
-    assert processes_mentioning(dirs["data"]) == []
+    assert engine_processes(dirs["data"]) == []
     # the killed phase's directory is kept and says it is incomplete
     metas = [p for p in dirs["results"].rglob("vector_database_*_metadata.json")]
     assert metas and any(json.loads(p.read_text())["complete"] is False for p in metas)
