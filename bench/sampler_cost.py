@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What host telemetry costs the host it observes.
 
 Compares the long-lived proc_sampler (one process per host for the whole phase) at 1 s and 0.1 s

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the orchestration costs: one training run through the playbook vs the same DLIO command by hand.
 
 Uses the embedded inventory's sizing (inventories/local) in a scratch results/data tree. The dataset is generated

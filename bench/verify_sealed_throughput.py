@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Rules-engine throughput on sealed run directories (each with its CHECKSUMS.sha256).
 
     python bench/verify_sealed_throughput.py [--runs 1000] [--corpus ../shared/corpus] [--repeat 3]

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Rules-engine throughput: verify the published corpus and a synthetic tree of N run directories.
 
     python bench/verify_throughput.py [--runs 1000] [--corpus ../shared/corpus] [--repeat 3]

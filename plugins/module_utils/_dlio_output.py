@@ -1,4 +1,6 @@
 # -*- coding: utf-8 -*-
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Readers for DLIO's own output: progress from dlio.log while a run is going, summary.json and
 per_epoch_stats.json afterwards.
 

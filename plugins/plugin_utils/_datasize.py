@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Dataset and checkpoint size arithmetic of the MLPerf Storage rules (rules.md sections 3.4, 4.7)."""
 import math
 from fractions import Fraction

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Training workload definitions and the override rules of each MLPerf Storage edition.
 
 Controller-side, plain Python. What an edition decides (which (model, accelerator) pairs exist per

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """MLPerf Storage rules engine (controller side).
 
 Plain Python, data-driven: editions (``editions/*.yaml``) hold the tables, ``checks/`` holds the

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Training dataset-size rule (spec 3.4): the dataset must be >= 5x client RAM and cover 500 steps.
 
 The arithmetic lives in plugin_utils._datasize, shared with the training plan; this adapter takes the loosely

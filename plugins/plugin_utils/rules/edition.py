@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Rules editions: the data (models, accelerators, tables, thresholds) each round judges by.
 
 One file per edition (``editions/<edition>.yaml``) holds everything the edition decides, for the

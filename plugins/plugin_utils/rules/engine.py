@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The rules engine: load runs, run the checks, reduce to verdicts, aggregate results."""
 from __future__ import annotations
 

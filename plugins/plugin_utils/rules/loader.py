@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Load run directories: complete metadata first, else the engine's own files (spec 8.4).
 
 Loading never raises for bad input: every unreadable or inconsistent file becomes an Issue in

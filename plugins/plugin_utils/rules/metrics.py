@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Key metrics of a run, and the aggregation of a result's runs as upstream publishes it."""
 from __future__ import annotations
 

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Render a verification report (the dict of Report.to_dict) as a table, a verify-report file and JUnit XML.
 
 Everything here works on plain dicts so the callback plugin can render reports it received

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Small value helpers shared by the loader and the checks."""
 from __future__ import annotations
 

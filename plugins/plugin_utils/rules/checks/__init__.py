@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Check registry. A check is a small function that reads a loaded run (or a group of runs)
 and returns None, one Issue, or a list of Issues. Registration says which rule it implements
 and which runs it applies to; the engine does the rest (exception capture, relaxation)."""

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Checkpointing per-run checks (spec 4.3 - 4.5)."""
 from __future__ import annotations
 

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """KV-cache per-run checks (spec 5.2 - 5.4; Table KVCache-1 and the CLOSED sequence locks)."""
 from __future__ import annotations
 

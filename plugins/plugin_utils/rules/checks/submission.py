@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Submission-level checks: one group = the runs of one (division, org, system, benchmark, model)."""
 from __future__ import annotations
 

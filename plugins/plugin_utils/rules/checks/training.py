@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Training per-run checks (spec 3.2, 3.3, 3.5, 3.6)."""
 from __future__ import annotations
 
