@@ -20,10 +20,8 @@ options:
 attributes:
   check_mode:
     support: none
-  diff_mode:
-    support: none
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

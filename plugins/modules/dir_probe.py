@@ -53,10 +53,8 @@ attributes:
   check_mode:
     support: full
     details: The writability probe creates and removes a temporary file even in check mode; it leaves no trace.
-  diff_mode:
-    support: none
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

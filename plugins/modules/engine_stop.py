@@ -37,10 +37,8 @@ attributes:
   check_mode:
     support: full
     details: In check mode the processes are found and reported, not signalled.
-  diff_mode:
-    support: none
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

@@ -63,10 +63,8 @@ options:
 attributes:
   check_mode:
     support: full
-  diff_mode:
-    support: none
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""
@@ -218,8 +216,8 @@ def main():
         started = None
     if status is not None:
         elapsed = status.get("duration_seconds") or 0.0
-        line = "%s: finished (%s, exit %s) after %.0f s" % (p["label"], status.get("ended_by"), status.get("rc"),
-                                                         elapsed)
+        line = "%s: finished (%s, exit %s) after %.0f s" % (
+            p["label"], status.get("ended_by"), status.get("rc"), elapsed)
     else:
         elapsed = time.time() - started if started else 0.0
         line = "%s: %s, %.0f s elapsed" % (p["label"], describe(progress), elapsed)

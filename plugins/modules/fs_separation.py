@@ -44,10 +44,8 @@ attributes:
     details:
       - Probes and returns the record and whether it would be written; writes nothing.
       - A run directory that does not exist yet (its task does not run in check mode) is reported as changed.
-  diff_mode:
-    support: none
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

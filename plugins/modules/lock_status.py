@@ -44,12 +44,10 @@ options:
 attributes:
   check_mode:
     support: full
-  diff_mode:
-    support: none
 notes:
   - Runs with the host's own Python; the environment's interpreter is never executed.
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

@@ -26,12 +26,9 @@ options:
 attributes:
   check_mode:
     support: full
-  diff_mode:
-    support: none
-  facts:
-    support: full
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.facts
 """
 
 EXAMPLES = r"""

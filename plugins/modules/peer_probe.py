@@ -36,10 +36,8 @@ options:
 attributes:
   check_mode:
     support: full
-  diff_mode:
-    support: none
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

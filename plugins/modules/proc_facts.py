@@ -45,18 +45,15 @@ attributes:
     support: full
     details: In check mode the snapshot is taken and returned but O(dest) is not written; the result
       reports C(changed) when O(dest) would be written.
-  diff_mode:
-    support: none
-  facts:
-    support: full
 notes:
   - Runs with the host's own Python 3.9+ and reads only; no third-party packages.
   - Cgroup limits are those of the module's own process, which normally shares the cgroup of
     the processes the play starts on that host.
 seealso:
   - module: mlperf.storage.proc_sampler
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.facts
 """
 
 EXAMPLES = r"""

@@ -124,16 +124,14 @@ attributes:
   check_mode:
     support: full
     details: In check mode nothing is sampled or written; the result says a sampler would run.
-  diff_mode:
-    support: none
 notes:
   - Runs with the host's own Python 3.9+ and reads only /proc; no third-party packages.
   - Sampling cost at 1 s is well under 1 % of one core; see C(bench/sampler_cost.py).
 seealso:
   - module: mlperf.storage.proc_facts
   - module: ansible.builtin.async_status
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

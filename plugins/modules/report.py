@@ -77,17 +77,14 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode nothing is written; the result names the files that would be.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+    details: In check mode nothing is written; the result names the files that would be.
 requirements:
   - matplotlib on the controller (or in the execution environment) for the plots; without it the page is written without plots and says why.
 notes:
   - The role C(mlperf.storage.report) wraps this action; C(mlperf.storage.report) the playbook reports on any tree.
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
 """
 
 EXAMPLES = r"""

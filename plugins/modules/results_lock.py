@@ -71,10 +71,9 @@ attributes:
   check_mode:
     support: full
     details: In check mode nothing is written or removed.
-  diff_mode:
-    support: none
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
 """
 
 EXAMPLES = r"""

@@ -50,16 +50,14 @@ attributes:
   check_mode:
     support: full
     details: In check mode nothing is created; missing components are returned in RV(missing).
-  diff_mode:
-    support: none
 notes:
   - Runs with the host's own Python 3.9+; no third-party packages.
   - Checks are made on the host's view at the time of the task. A directory the collection created stays safe
     because only root and its owner can change it afterwards.
 seealso:
   - module: mlperf.storage.dir_probe
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

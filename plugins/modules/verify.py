@@ -62,16 +62,13 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Verification only reads files; it runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+    details: Verification only reads files; it runs the same in check mode.
 notes:
   - The report callback C(mlperf.storage.rules_report) prints the same report when enabled, and writes it
     where its C(report_dir) option says (or, with O(report_beside_results=true), into the verified directory).
-author:
-  - mlperf.storage contributors
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
 """
 
 EXAMPLES = r"""
