@@ -24,6 +24,7 @@ ACTIONS = sorted(os.path.splitext(os.path.basename(p))[0]
                  for p in glob.glob(os.path.join(REPO, "plugins", "action", "*.py"))
                  if not os.path.basename(p).startswith("_"))
 
+
 def action_spec(name):
     """The argument spec the action validates its task with, or None when it has none."""
     module = importlib.import_module("ansible_collections.mlperf.storage.plugins.action.%s" % name)
