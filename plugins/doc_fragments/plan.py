@@ -43,8 +43,9 @@ options:
     default: false
 attributes:
   check_mode:
+    description: Whether the module runs with C(--check), and what it does then instead of changing anything.
     support: full
-    description: The plan starts and writes nothing; it runs in check mode as it does otherwise.
+    details: The plan starts and writes nothing; it runs in check mode as it does otherwise.
 notes:
   - Runs on the controller (the action plugin of the same name); the module file is its documentation.
   - Fails, before anything runs, with every problem found, numbered, each naming the variable to change and the

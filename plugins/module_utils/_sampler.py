@@ -19,6 +19,7 @@ import signal
 import socket
 import time
 
+from ansible_collections.mlperf.storage.plugins.module_utils._engine import write_json_atomic
 from ansible_collections.mlperf.storage.plugins.module_utils._procfs import (
     SECTOR_BYTES,
     ProcReader,
@@ -180,7 +181,8 @@ class Sampler:
     def __init__(self, path, interval=1.0, stop_file=None, phase_file=None, label=None,
                  max_duration=3600.0, max_samples=0, watch_pid=None, deadline=None,
                  device_regex=None, skip_virtual_devices=True, interface_regex=None,
-                 pid_file=None, reader=None, clock=time.monotonic, wall=time.time, sleep=time.sleep):
+                 pid_file=None, summary_file=None, reader=None, clock=time.monotonic, wall=time.time,
+                 sleep=time.sleep):
         if interval is None or interval < MIN_INTERVAL:
             raise SamplerError("interval must be at least %.1f s (got %r); raise it" % (MIN_INTERVAL, interval))
         if max_duration is None or max_duration <= 0:
@@ -205,6 +207,7 @@ class Sampler:
         self.watch_pid = watch_pid
         self.deadline = deadline
         self.pid_file = pid_file
+        self.summary_file = summary_file
         self.include_disk = device_filter(device_regex, skip_virtual_devices)
         self.include_net = interface_filter(interface_regex)
         self.reader = reader or ProcReader("/")
@@ -315,13 +318,17 @@ class Sampler:
             with open(self.pid_file, "w") as pid_handle:
                 pid_handle.write("%d\n" % os.getpid())
         try:
-            return self._loop(handle)
+            summary = self._loop(handle)
         finally:
             handle.close()
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
             # the pid file stays: it marks "this sampler started", so a waiter never blocks on a
             # sampler that already ended; whoever starts the next one removes it first
+        if self.summary_file:
+            # whoever stops the sampler reads how it ended here, without a round trip for its async job
+            write_json_atomic(self.summary_file, summary)
+        return summary
 
     def _loop(self, handle):
         started = self.clock()

@@ -19,6 +19,8 @@ description:
     that cannot run checkpointing (the PyPI DLIO 2.0.0 build; the message names C(mlperf_env_profile=submission)),
     an override CLOSED does not allow, an INVALID plan without O(allow_invalid).
 extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
   - mlperf.storage.plan
   - mlperf.storage.plan.clients
   - mlperf.storage.plan.dlio
@@ -35,8 +37,6 @@ options:
     description: C(results_dir), C(controller_results_dir), C(work_dir) and C(venv_bin).
     type: dict
     required: true
-author:
-  - mlperf.storage contributors
 """
 
 EXAMPLES = r"""

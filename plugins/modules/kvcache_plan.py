@@ -18,6 +18,8 @@ description:
     CLOSED, OPEN-only overrides in CLOSED, the cache and results directories on one filesystem in CLOSED, an
     environment that is not the kv-cache lock.
 extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
   - mlperf.storage.plan
   - mlperf.storage.plan.clients
 options:
@@ -61,8 +63,6 @@ options:
     description: C(results_dir), C(controller_results_dir), C(work_dir), C(venv_bin), C(runner), C(spec) and optionally C(wrapper).
     type: dict
     required: true
-author:
-  - mlperf.storage contributors
 """
 
 EXAMPLES = r"""

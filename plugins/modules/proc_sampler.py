@@ -70,6 +70,12 @@ options:
         can change without restarting the sampler. When absent or empty the label is O(label).
       - Defaults to O(path) with C(.phase) appended.
     type: path
+  summary_file:
+    description:
+      - File the sampler writes its summary (the module's return values) to when it ends, or an object with
+        only C(error) when it cannot start; M(mlperf.storage.telemetry_window) reads it instead of the async
+        job's result.
+    type: path
   pid_file:
     description:
       - File the sampler writes its process id to once it is running. It is left in place when the
@@ -274,6 +280,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.mlperf.storage.plugins.module_utils._engine import write_json_atomic
 from ansible_collections.mlperf.storage.plugins.module_utils._sampler import (
     TOKEN_ENV,
     Sampler,
@@ -290,6 +297,16 @@ def read_parent_cmdline():
             return handle.read().decode("utf-8", "replace")
     except (IOError, OSError):
         return ""
+
+
+def fail_to_start(module, message):
+    """Fail, leaving the reason where the window's stop reads it (the async job's own result is not read)."""
+    if module.params["summary_file"] and not module.check_mode:
+        try:
+            write_json_atomic(module.params["summary_file"], {"error": message})
+        except (IOError, OSError):
+            pass
+    module.fail_json(msg=message, path=module.params["path"])
 
 
 def stop(module):
@@ -325,6 +342,7 @@ def main():
             state=dict(type="str", default="running", choices=["running", "stopped"]),
             token=dict(type="str", no_log=False),
             stop_wait=dict(type="float", default=5.0),
+            summary_file=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -360,9 +378,10 @@ def main():
             device_regex=params["device_regex"],
             skip_virtual_devices=params["skip_virtual_devices"],
             interface_regex=params["interface_regex"],
+            summary_file=None if module.check_mode else params["summary_file"],
         )
     except SamplerError as exc:
-        module.fail_json(msg="proc_sampler: %s" % exc, path=path)
+        fail_to_start(module, "proc_sampler: %s" % exc)
 
     if module.check_mode:
         directory = os.path.dirname(os.path.abspath(path))
@@ -377,7 +396,7 @@ def main():
     try:
         summary = sampler.run()
     except SamplerError as exc:
-        module.fail_json(msg="proc_sampler: %s" % exc, path=path)
+        fail_to_start(module, "proc_sampler: %s" % exc)
     for warning in summary.pop("warnings"):
         module.warn(warning)
     # the output file was created or truncated even when no sample was taken

@@ -20,6 +20,8 @@ description:
   - Reads, from C(hostvars), each client's C(ansible_facts) (memory, cores, user) and the launcher's
     C(python_env_result) and C(mlperf_mpi) facts left by the preflight role.
 extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
   - mlperf.storage.plan
   - mlperf.storage.plan.clients
   - mlperf.storage.plan.dlio
@@ -40,8 +42,6 @@ options:
         INVALID, an error unless O(allow_invalid).
     type: dict
     required: true
-author:
-  - mlperf.storage contributors
 """
 
 EXAMPLES = r"""

@@ -20,6 +20,8 @@ description:
   - Fails, before anything runs, with every problem found (an index the backend cannot build, a bad setting,
     an INVALID plan without O(allow_invalid), an OPEN plan in the closed division).
 extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
   - mlperf.storage.plan
 options:
   settings:
@@ -36,8 +38,6 @@ options:
     description: C(data_dir), C(results_dir), C(controller_results_dir), C(work_dir), C(venv_bin), C(client_script) and C(vdbbench_bin).
     type: dict
     required: true
-author:
-  - mlperf.storage contributors
 """
 
 EXAMPLES = r"""

@@ -22,11 +22,14 @@ import json
 import os
 import re
 import shutil
+import tarfile
 import time
 
 COLLECTION_METHOD = "ansible"
 INDEX_SCHEMA = "mlperf-storage-telemetry-index/1"
-STAGING_DIR = ".incoming"  # fetch lands files in telemetry/.incoming/<inventory host>/
+STAGING_DIR = ".incoming"  # fetch lands files in telemetry/.incoming/<inventory host>/ or <host>.tgz
+# what a host's window archive may hold (mlperf.storage.telemetry_window packs exactly these)
+ARCHIVE_MEMBERS = ("series.jsonl", "snapshot_start.json", "snapshot_end.json")
 GAPS_LISTED = 100
 MEMORY_SPREAD_LIMIT = 0.10
 
@@ -339,6 +342,31 @@ def _check_arguments(collect_dir, benchmark, timestamp, host_results):
         raise TelemetryError("; ".join(problems))
 
 
+def unpack_host_archive(archive, dest, warnings, host):
+    """Unpack a host's window archive into its staging folder: only the known member names, as regular files
+    (the archive comes from a host, which is not trusted to name paths on the controller)."""
+    if not os.path.isfile(archive):
+        return
+    try:
+        with tarfile.open(archive, "r:gz") as packed:
+            os.makedirs(dest, exist_ok=True)
+            for member in packed.getmembers():
+                if member.name not in ARCHIVE_MEMBERS or not member.isfile():
+                    warnings.append("%s: archive member %r ignored" % (host, member.name))
+                    continue
+                source = packed.extractfile(member)
+                with open(os.path.join(dest, member.name), "wb") as out:
+                    shutil.copyfileobj(source, out)
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        warnings.append("%s: the telemetry archive cannot be read (%s); its series and snapshots are missing"
+                        % (host, exc))
+    finally:
+        try:
+            os.unlink(archive)
+        except OSError:
+            pass
+
+
 def build_run_telemetry(collect_dir, benchmark, timestamp, host_results, hosts_requested=None,
                         interval=None, now=None):
     """Assemble the telemetry tree of one run and return ``telemetry_summary``.
@@ -375,6 +403,7 @@ def build_run_telemetry(collect_dir, benchmark, timestamp, host_results, hosts_r
             name = "%s_%d" % (name, len(used_names))
         used_names[name] = host
         incoming = os.path.join(staging, host)
+        unpack_host_archive(incoming + ".tgz", incoming, warnings, host)
         sampler = result.get("sampler") or {}
         target = interval or sampler.get("interval_target")
         entry = {"file": None, "samples": 0, "sampler_failed": bool(result.get("sampler_failed")),

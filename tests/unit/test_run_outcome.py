@@ -211,8 +211,9 @@ def test_the_role_tasks_decide_through_the_filters(tmp_path):
                  "run_phase_lost_hosts": ["node3"], "run_phase_telemetry_copy": copy,
                  "run_phase_label": "run 1/1", "run_phase_leaf": {"path": "/results/run/20261201_100000"},
                  "mlperf_launcher_host": "localhost", "mlperf_results_dir": "/results",
-                 "mlperf_controller_results_dir": "/srv/collected", "run_phase_metadata": metadata,
-                 "run_phase_checksums": checksums}
+                 "mlperf_controller_results_dir": "/srv/collected",
+                 # as mlperf.storage.run_seal returns each step's outcome
+                 "run_phase_seal": {"changed": True, "metadata": metadata, "checksums": checksums}}
     out_file = tmp_path / "outcome.json"
     keep = {"name": "Keep what was decided", "ansible.builtin.copy": {
         "content": "{{ {'problems': run_phase_problems, 'message': phase.msg} | to_json }}",
