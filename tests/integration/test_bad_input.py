@@ -243,7 +243,7 @@ def test_a_setting_only_one_client_has_names_that_client(tmp_path, tiny_env, dir
 
 @pytest.mark.parametrize("bad, expected", [
     ({"mlperf_model": "unet4d"},
-     ["[mlperf_model] unknown training model 'unet4d'; allowed values are cosmoflow, resnet50, retinanet, unet3d",
+     ["[mlperf_model] unknown training model 'unet4d'; allowed values are cosmoflow, flux, resnet50, retinanet, unet3d",
       "fix: set mlperf_model to one of them"]),
     ({"mlperf_accelerator": "h200"},
      ["[mlperf_accelerator] unknown accelerator 'h200'; allowed values are a100, b200, h100, mi355",
