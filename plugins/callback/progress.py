@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 name: progress
 type: aggregate
 short_description: Print a progress line for long benchmark phases

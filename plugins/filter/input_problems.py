@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 name: input_problems
 short_description: Every problem of the clients' collection-wide settings, each with its host, variable and fix
 version_added: "0.2.0"

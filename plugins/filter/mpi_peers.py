@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 name: mpi_peers
 short_description: The name MPI uses for each client, next to its inventory name
 version_added: "0.2.0"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 name: phase_failure_message
 short_description: The message an incomplete run phase fails with
 version_added: "0.2.0"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 name: run_metadata
 short_description: Build the metadata of a benchmark run leaf
 version_added: "0.1.0"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 name: run_problems
 short_description: Why a run phase is incomplete, one reason a line
 version_added: "0.2.0"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 name: abandoned_runs
 short_description: Identities of earlier incomplete runs whose leftover processes may be stopped
 version_added: "0.2.0"

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: checksums
 short_description: Write the checksum manifest of a run directory
 version_added: "0.1.0"

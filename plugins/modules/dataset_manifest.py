@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: dataset_manifest
 short_description: Prove that an existing dataset matches the plan, say who made it, or record one being generated
 version_added: "0.1.0"

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: datasize
 short_description: Size the dataset or checkpoints of a cluster from declared host counts and memory
 version_added: "0.1.0"

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: dir_probe
 short_description: Check benchmark directories on a host (exists, writable, filesystem, free space)
 version_added: "0.1.0"

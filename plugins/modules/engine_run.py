@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: engine_run
 short_description: Run a benchmark engine command with its output streamed to log files
 version_added: "0.1.0"

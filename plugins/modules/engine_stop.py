@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: engine_stop
 short_description: Stop whatever is left of a benchmark engine on a host
 version_added: "0.1.0"

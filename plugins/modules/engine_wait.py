@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: engine_wait
 short_description: Wait a little for a running engine and report its progress
 version_added: "0.1.0"

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: fs_separation
 short_description: Record whether the storage under test and the results directory share a filesystem
 version_added: "0.1.0"

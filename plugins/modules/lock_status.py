@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: lock_status
 short_description: Compare a Python virtual environment with an environment lock file
 version_added: "0.1.0"

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: mpi_facts
 short_description: Detect the MPI implementation and version on a host
 version_added: "0.1.0"

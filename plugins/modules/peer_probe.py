@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: peer_probe
 short_description: Check that a launcher host can resolve and reach other hosts over SSH
 version_added: "0.1.0"

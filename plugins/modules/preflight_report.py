@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: preflight_report
 short_description: Gather every client's preflight findings into one table and fail once
 version_added: "0.1.0"

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: proc_facts
 short_description: Snapshot of a host's /proc state (memory, CPU, disks, mounts, cgroups, kernel)
 version_added: "0.1.0"

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: proc_sampler
 short_description: Sample host activity from /proc into a JSON-lines file until told to stop
 version_added: "0.1.0"

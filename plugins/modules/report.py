@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: report
 short_description: Write the HTML report, results rollups and system descriptions of an MLPerf Storage results tree
 description:

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: results_lock
 short_description: Hold a results directory for one playbook at a time
 description:

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: run_dir
 short_description: Reserve a new timestamped run directory
 version_added: "0.1.0"

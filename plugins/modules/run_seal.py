@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: run_seal
 short_description: Write a run directory's last records and seal it, in one call
 version_added: "0.2.0"

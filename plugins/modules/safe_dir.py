@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: safe_dir
 short_description: Create or check a directory the collection runs from or writes into; refuse one others control
 version_added: "0.1.0"

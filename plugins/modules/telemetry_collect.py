@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: telemetry_collect
 short_description: Assemble the run's host telemetry on the controller
 version_added: "0.1.0"

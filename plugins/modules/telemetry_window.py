@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: telemetry_window
 short_description: Open, close and clear one telemetry window on a host in a single call each
 version_added: "0.2.0"

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: vectordb_plan
 short_description: Plan a vector database benchmark on the controller before anything runs
 version_added: "0.1.0"

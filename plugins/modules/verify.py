@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
----
 module: verify
 short_description: Verify MLPerf Storage results against the rules and gate the play
 description:
