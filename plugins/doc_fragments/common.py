@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What every module of the collection documents the same way: its authors and what its attributes mean.
 
-A module extends C(mlperf.storage.common) and then states only its own support levels (and details).
+A module extends C(mlperf.storage.common) and then states only its own support levels (and details), or extends
+one of the check-mode fragments when its check-mode behaviour is the common one.
 """
 from __future__ import annotations
 
@@ -20,6 +21,22 @@ attributes:
     support: none
 author:
   - mlperf.storage contributors (!UNKNOWN)
+"""
+
+    # Modules that only look (or that honour check mode by writing nothing).
+    CHECK_MODE_FULL = r"""
+attributes:
+  check_mode:
+    support: full
+    details: In check mode the module reads and reports as it always does and writes nothing.
+"""
+
+    # Modules that change the host and cannot say what they would change without doing it.
+    CHECK_MODE_NONE = r"""
+attributes:
+  check_mode:
+    support: none
+    details: The module changes the host; in check mode the task is skipped.
 """
 
     # Modules that return host facts.

@@ -11,16 +11,14 @@ version_added: "0.1.0"
 description:
   - Writes C(CHECKSUMS.sha256) (C(sha256sum) format, paths relative to the run directory) covering every file
     of the run directory, so that the collected copy can be verified later (C(mlperf.storage.verify) does).
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.check_mode_none
 options:
   path:
     description: The run directory.
     type: path
     required: true
-attributes:
-  check_mode:
-    support: none
-extends_documentation_fragment:
-  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

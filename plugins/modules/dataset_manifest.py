@@ -18,6 +18,9 @@ description:
   - With O(state=claim), writes a manifest in state C(generating) before data generation starts, so that an
     interrupted generation is still recognised as this collection's own data.
   - With O(state=present), counts the generated files and writes the complete manifest.
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.check_mode_full
 options:
   data_folder:
     description: The dataset folder (C(dataset.data_folder)).
@@ -44,11 +47,6 @@ options:
   generated_by:
     description: Run directory of the data generation, recorded in the manifest.
     type: str
-attributes:
-  check_mode:
-    support: full
-extends_documentation_fragment:
-  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

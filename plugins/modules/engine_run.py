@@ -15,6 +15,9 @@ description:
   - Meant to be started with C(async) and C(poll=0) and followed by M(mlperf.storage.engine_wait), which
     reports progress while it runs. A SIGTERM or SIGINT is passed on to every process of the engine.
   - The module's own O(timeout) stops the engine cleanly; keep the C(async) ceiling above it.
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.check_mode_none
 options:
   argv:
     description: The command and its arguments.
@@ -65,11 +68,6 @@ options:
         into the engine's environment as C(MLPERF_STORAGE_RUN_ID), which MPI passes on to every rank, so that
         M(mlperf.storage.engine_stop) stops exactly this run's processes and no one else's.
     type: str
-attributes:
-  check_mode:
-    support: none
-extends_documentation_fragment:
-  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

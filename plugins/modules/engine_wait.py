@@ -13,6 +13,9 @@ description:
     reads the engine's log to report progress (epoch n of N, files generated, elapsed time).
   - Use it in a loop with C(until) so that every retry shows a progress line (the
     C(mlperf.storage.progress) callback prints C(progress_line)).
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.check_mode_full
 options:
   status_file:
     description: The status file of the run.
@@ -59,11 +62,6 @@ options:
     description: Seconds a peer must stay unreachable before it counts as lost.
     type: float
     default: 20
-attributes:
-  check_mode:
-    support: full
-extends_documentation_fragment:
-  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

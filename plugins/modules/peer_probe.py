@@ -14,6 +14,9 @@ description:
     C(ssh -o BatchMode=yes <host> true), which is what MPI does to start ranks there. No password or host-key
     prompt can hang it.
   - Problems are reported per peer in the result, not as a failure.
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.check_mode_full
 options:
   peers:
     description:
@@ -32,11 +35,6 @@ options:
     description: Seconds to wait for each SSH connection.
     type: int
     default: 5
-attributes:
-  check_mode:
-    support: full
-extends_documentation_fragment:
-  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

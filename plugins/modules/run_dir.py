@@ -13,16 +13,14 @@ description:
     fails and touches nothing, so a run never writes into, or overwrites, an earlier run.
   - Also makes the run's identity (C(run_id)), the timestamp and 64 random bits. Every process of the run
     carries it (M(mlperf.storage.engine_run)), and cleanup acts only on processes that carry it.
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.check_mode_none
 options:
   base:
     description: Parent directory (created if missing).
     type: path
     required: true
-attributes:
-  check_mode:
-    support: none
-extends_documentation_fragment:
-  - mlperf.storage.common
 """
 
 EXAMPLES = r"""
