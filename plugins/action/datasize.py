@@ -4,15 +4,12 @@
 """Controller-side sizing of a planned cluster (documented in plugins/modules/datasize.py)."""
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.mlperf.storage.plugins.plugin_utils._controller_action import ControllerAction
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _sizing
 from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_core import failure_message
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerAction):
     # Numbers, the edition, the params and the write flag are taken as given (raw) and checked by _sizing, so a bad
     # value is reported with the playbook variable that holds it, what was expected and the fix.
     ARGUMENT_SPEC = {
@@ -32,10 +29,7 @@ class ActionModule(ActionBase):
         "system": {"type": "str"},
     }
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+    def act(self, result, args, task_vars):
         answer = _sizing.datasize_answer(args)
         result["changed"] = False
         if answer["warnings"]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import os
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.mlperf.storage.plugins.plugin_utils._controller_action import ControllerAction
 from ansible_collections.mlperf.storage.plugins.plugin_utils.report import ReportError, build_report
 
 ARGUMENT_SPEC = {
@@ -25,14 +24,10 @@ ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+    def act(self, result, args, task_vars):
         results_dir = os.path.abspath(os.path.expanduser(args["results_dir"]))
         if self._task.check_mode and not os.path.isdir(results_dir):
             # a check-mode benchmark play created no tree; there is nothing to report yet

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import os
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.mlperf.storage.plugins.plugin_utils._controller_action import ControllerAction
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _results_lock
 
 ARGUMENT_SPEC = {
@@ -32,15 +31,10 @@ def _plain(value):
     return "%s" % value
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        task_vars = task_vars or {}
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+    def act(self, result, args, task_vars):
         try:
             return self._run(result, args, task_vars)
         except Exception as exc:  # never a traceback: the message says what failed

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import os
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.mlperf.storage.plugins.plugin_utils._controller_action import ControllerAction
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules import EditionError, verify_tree
 from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.report import (
     problems, verify_report_document, write_json)
@@ -27,15 +26,10 @@ ARGUMENT_SPEC = {
 BESIDE_KEY = "mlperf_report_beside_results"
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        del validation
+    def act(self, result, args, task_vars):
         path = os.path.abspath(os.path.expanduser(args["path"]))
         result["changed"] = False
         if not os.path.exists(path):

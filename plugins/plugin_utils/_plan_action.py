@@ -11,8 +11,7 @@ numbered message and the structured ``errors``.
 """
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.mlperf.storage.plugins.plugin_utils._controller_action import ControllerAction
 from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_core import failure_message
 from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_inputs import (
     client_record, launcher_engine, launcher_mpi)
@@ -53,12 +52,10 @@ def argument_spec(own, clients=True, dlio=False):
     return spec
 
 
-class PlanAction(ActionBase):
+class PlanAction(ControllerAction):
     """Subclasses set LABEL (the plan's name in messages), ARGUMENT_SPEC and plan(), and may extend request()."""
 
-    TRANSFERS_FILES = False
     LABEL = ""
-    ARGUMENT_SPEC = {}
 
     def plan(self, req):  # pragma: no cover - every subclass names its plan function
         raise NotImplementedError
@@ -74,10 +71,8 @@ class PlanAction(ActionBase):
             req["mpi"] = launcher_mpi(launcher_vars, args.get("mpi_extra_args"))
         return req
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
-        plan = self.plan(self.request(dict(args), (task_vars or {}).get("hostvars", {})))
+    def act(self, result, args, task_vars):
+        plan = self.plan(self.request(dict(args), task_vars.get("hostvars", {})))
         if plan["errors"]:
             # the problems only: the whole plan would bury the message under pages of JSON
             result.update(changed=False, failed=True, msg=failure_message(self.LABEL, plan["errors"]),
