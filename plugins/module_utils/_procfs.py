@@ -55,7 +55,8 @@ QUEUE_SETTINGS = ("scheduler", "read_ahead_kb", "rotational", "nr_requests", "ma
                   "logical_block_size", "physical_block_size")
 
 
-def _to_number(text):
+def to_number(text):
+    """The int or float a text holds ("14000", "2.5"), or None when it holds neither."""
     try:
         return int(text)
     except ValueError:
@@ -83,7 +84,7 @@ def parse_meminfo(text):
         parts = rest.split()
         if not sep or not parts:
             continue
-        value = _to_number(parts[0])
+        value = to_number(parts[0])
         if not isinstance(value, int):
             continue
         if len(parts) > 1:
@@ -132,7 +133,7 @@ def parse_cpuinfo(text):
     flags = sorted(set(flags_text.split()))
     result["flags_count"] = len(flags)
     result["flags_digest"] = hashlib.sha256(" ".join(flags).encode("utf-8")).hexdigest()[:16]
-    mhz = _to_number(first.get("cpu MHz", ""))
+    mhz = to_number(first.get("cpu MHz", ""))
     if mhz is not None:
         result["mhz"] = mhz
     return result
@@ -143,7 +144,7 @@ def parse_loadavg(text):
     parts = " ".join(_complete_lines(text)).split()
     result = {}
     for name, value in zip(("load1", "load5", "load15"), parts[:3]):
-        number = _to_number(value)
+        number = to_number(value)
         if number is not None:
             result[name] = float(number)
     if len(parts) > 3 and "/" in parts[3]:
@@ -336,7 +337,7 @@ def parse_uptime(text):
     parts = " ".join(_complete_lines(text)).split()
     result = {}
     for name, value in zip(("uptime_seconds", "idle_seconds"), parts[:2]):
-        number = _to_number(value)
+        number = to_number(value)
         if number is not None:
             result[name] = float(number)
     return result
@@ -456,7 +457,7 @@ def block_queue_settings(reader, disk):
             settings["scheduler"] = active
             settings["schedulers_available"] = available
         else:
-            number = _to_number(text.strip())
+            number = to_number(text.strip())
             settings[item] = number if number is not None else text.strip()
     if "rotational" in settings:
         settings["rotational"] = bool(settings["rotational"])
@@ -498,7 +499,7 @@ def collect_tunables(reader, interfaces):
     for name in SYSCTLS:
         text = reader.read("proc/sys/" + name, quiet=True)
         if text is not None and text.strip():
-            value = _to_number(text.strip())
+            value = to_number(text.strip())
             sysctl[name.replace("/", ".")] = value if value is not None else text.strip()
     if sysctl:
         tunables["sysctl"] = sysctl

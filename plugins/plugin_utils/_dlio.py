@@ -15,6 +15,7 @@ import math
 import re
 
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _workloads
+from ansible_collections.mlperf.storage.plugins.plugin_utils.rules.util import get_path
 
 PYPI = "pypi-2.0.0"
 MLPERF_V2 = "mlperf-v2.0"
@@ -143,13 +144,7 @@ _flatten = _workloads.flatten
 _MISSING = object()
 
 
-def _get(config, dotted, default=None):
-    node = config
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
+_get = get_path
 
 
 def _has(config, dotted):

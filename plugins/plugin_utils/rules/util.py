@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as _dt
 import re
 
+from ansible_collections.mlperf.storage.plugins.module_utils._procfs import to_number as _text_number
+
 RUN_DIR_RE = re.compile(r"^\d{8}_\d{6}$")
 RUN_DATETIME_FORMAT = "%Y%m%d_%H%M%S"
 
@@ -41,14 +43,7 @@ def to_number(value):
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            return int(text)
-        except ValueError:
-            try:
-                return float(text)
-            except ValueError:
-                return None
+        return _text_number(value.strip())
     return None
 
 
