@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test-wide setup: make this checkout importable as ansible_collections.mlperf.storage."""
 import os
 import sys

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """SSH test hosts on one machine: network namespaces on a private bridge, each with its own sshd.
 
 Every host is a network namespace ``mlpst<k>n<i>`` with a veth ``mlpst<k>v<i>`` on the bridge

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Harness behaviour that needs no root: prerequisite reporting, argument checks, inventory and account files."""
 import pytest
 

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Integration fixtures: SSH test hosts in network namespaces (see tests/harness/netns.py, docs/test-hosts.md)."""
 import os
 import sys

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The AWX example project run the way AWX runs a job: ansible-runner in the project directory, the collection
 installed into the project's collections/ from the built tarball (as project sync does from requirements.yml),
 callbacks enabled from the project's ansible.cfg.

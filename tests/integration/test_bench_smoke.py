@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every script in bench/ runs, in its quickest mode, and prints the numbers it exists to print.
 
 The benches measure speed and cost on demand; nothing asserts a timing. These smokes only check that each one

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Checkpointing through the whole collection path, with a recorded engine output (the MLPerf DLIO is not installable
 here; see tests/standins/README.md and docs/checkpointing.md).
 

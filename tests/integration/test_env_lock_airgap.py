@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Air-gapped sites: python_env_index_url and python_env_find_links reach pip.
 
 A wheelhouse is built with `pip download`; the index is an empty local directory and pip's own

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every host is checked against the lock and ALL mismatches of ALL hosts are reported at once.
 
 Two SSH hosts (network namespaces), each with its own environment path (python_env_dir per host): node1

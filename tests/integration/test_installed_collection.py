@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The collection as users get it: built with ansible-galaxy, installed into a path, used by FQCN.
 
 No checkout ansible.cfg is involved: the installed copy alone must resolve its playbooks, roles, modules and

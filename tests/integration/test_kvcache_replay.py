@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The KV-cache benchmark through the whole collection path, with a recorded per-rank output (the upstream kv-cache
 program is not installable here; see tests/standins/README.md and docs/kvcache.md).
 

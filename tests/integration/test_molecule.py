@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Molecule scenarios under extensions/molecule, run with `molecule test` on this machine (no containers).
 
 python_env: converge a tiny two-wheel lock into a scratch venv, converge again (idempotence: nothing may

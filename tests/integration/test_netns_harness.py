@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The namespace SSH test hosts behave like a small cluster: Ansible, host-to-host SSH, faults, MPI."""
 import json
 import os

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The report as a person sees it: a real training run on localhost, its HTML page opened in headless Chromium.
 
 playbooks/run_training.yml (one measured run, the real DLIO) ends with the report play; the test reads the page's

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The telemetry role across three SSH hosts (network namespaces): one sampler is killed mid-phase
 and one host drops off the network before stop. The play must go on and the collected tree must
 say exactly what happened."""

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The telemetry role end to end: ansible-playbook on localhost (connection local) runs
 start / mark / stop around a short phase, and the collected tree, index and summary are checked.
 Also: a sampler killed mid-phase, an interrupted play, and the cache-drop entry point."""

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The training benchmark end to end on localhost, with the real DLIO, run the way AWX runs it (ansible-runner).
 
 Provisions the embedded environment (the real lock: DLIO 2.0.0, tensorflow-cpu, CPU torch, MPICH wheel), then runs

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The vector database benchmark end to end on localhost with the real milvus-lite, run the way AWX runs it.
 
 playbooks/run_vectordb.yml installs the vectordb lock into its own environment (real pip install the first time),

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """playbooks/verify.yml and scripts/mlperf-verify end to end, from the checkout."""
 import contextlib
 import hashlib

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The checkpointing plan: exact DLIO/MPI commands for the MLPerf DLIO grammar, process-count rules, the split,
 refusal of the PyPI engine, and the classification of every planned invocation."""
 import copy

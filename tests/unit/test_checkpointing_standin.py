@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The DLIO replay stand-in takes exactly the command the checkpointing plan builds and refuses anything else, so the
 replay integration test proves the command, not just the plumbing."""
 import os

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Datasize arithmetic: the worked examples of rules.md 3.4 / 4.7 and the published datasize leaves."""
 import glob
 import json

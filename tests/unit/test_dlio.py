@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The DLIO engine adapter: generation detection, key translation/refusal, hydra command line."""
 import copy
 

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """DLIO output readers, on logs and summaries captured from real runs (fixtures) and published ones (corpus)."""
 import glob
 import json

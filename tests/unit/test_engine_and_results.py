@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Target-side cores the benchmark flow stands on: the engine runner, run directories, dataset manifests,
 checksum manifests."""
 import json

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """fs_separation.json: the mountinfo parser on fixed text, the probe and the writer on real temporary
 directories, the module in process (normal and check mode), and the record read back by the rules engine."""
 import json

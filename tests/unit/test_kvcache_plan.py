@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The KV-cache plan: the exact wrapper/MPI command of every option and trial, the CLOSED locks, OPEN overrides,
 filesystem separation and the classification of the planned run."""
 import json

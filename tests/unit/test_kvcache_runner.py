@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The KV-cache run sequencer (roles/kvcache/files/mlperf_kvcache_runner.py): aggregation per rules.md §5.3 on the
 published rank file and on altered copies, the option/trial sequence with its delays, and how the rules engine
 judges the leaf it writes."""

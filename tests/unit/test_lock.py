@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Environment lock core (_lock): parsing, reading installed distributions, comparing, repair commands."""
 import json
 import os

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """scripts/make-lock: profile specs, choosing pins from pip's install report, writing the lock."""
 import importlib.machinery
 import importlib.util

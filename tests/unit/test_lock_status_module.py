@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The lock_status module against real (tiny) virtual environments: in-process for the cases, and once
 through ansible-playbook on localhost for the real module path including check mode."""
 import ast

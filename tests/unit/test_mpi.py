@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """MPI detection from real ``mpirun --version`` outputs and the per-implementation command builder."""
 import os
 

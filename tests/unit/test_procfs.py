@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Parsers and snapshot collector of plugins/module_utils/_procfs.py on captured /proc files.
 
 Fixtures (tests/unit/fixtures/proc/<machine>/ laid out like a root file system):

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The report core (plugins/plugin_utils/report): telemetry columns, plots, HTML page, rollups, systems yaml.
 
 Rollups are checked against the published corpus (a copy in a temp dir: the report writes into the tree) with

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ownership and mode checks of directories the collection runs programs from or writes into
 (plugins/module_utils/_safe_dir.py and the safe_dir module).
 

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The background sampler (plugins/module_utils/_sampler.py) and the proc_sampler module.
 
 Rate arithmetic is checked on two real captures of the same VM taken around 64 MiB of direct

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller-side telemetry assembly (plugins/plugin_utils/_telemetry.py)."""
 import copy
 import json

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The vector database client's pure parts: percentiles, recall, aggregation, summary projection, arguments.
 
 The client runs in the vectordb environment (pymilvus, numpy); these parts use the standard library only and

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The vector database plan: backends and indexes, command builders, settings errors, rules classification,
 and that a leaf written in the plan's and the client's shapes is judged by the rules engine's vector-DB checks."""
 import copy

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Golden-output test of the mlperf.storage.rules_report callback, loaded through Ansible's loader."""
 import json
 import os

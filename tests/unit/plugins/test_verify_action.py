@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The mlperf.storage.verify action plugin, run in a tiny playbook through ansible-runner (as AWX runs it)."""
 import json
 import os

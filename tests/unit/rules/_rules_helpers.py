@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared helpers for the rules tests: the corpus location, tmp copies, synthetic runs."""
 from __future__ import annotations
 

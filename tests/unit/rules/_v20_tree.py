@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A v2.0-format training results tree, written by the tests from the v2.0 rules (spec rules.md 8.1, 8.3, 8.4).
 
 The measurements (DLIO summaries, per-epoch stats, timestamps, host counts) are those of a published v3.0

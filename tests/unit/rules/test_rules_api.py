@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Datasize arithmetic, editions, planned-run classification and a tiny run from our own tool."""
 import json
 import os

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One passing and one failing case per check, on small synthetic runs built in memory."""
 import copy
 import datetime as dt

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every run directory of the published v3.0 corpus loads and gets the verdict the rules give it.
 
 Published CLOSED runs verify CLOSED; where that depends on a documented quirk (rules.md 12) or on

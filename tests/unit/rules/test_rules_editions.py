@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Only the rules of a tree's edition apply, and the edition is recognised from the tree.
 
 A v2.0-format training tree (written by _v20_tree from the v2.0 rules) verifies CLOSED under edition 2.0,

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """KV cache per-option values (Rules 6.3.1.1, Table KVCache-1, 6.3.2.1, 6.6.1, 6.6.2), judged on the published runs'
 own per-option commands: the published runs verify as published, and a copy with one option's value changed gets
 the decided verdict with the exact issue. Copies are made in temporary directories; the corpus is never edited."""

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The run's checksum manifest: listed files missing, files present but not listed, files changed after the
 seal. Sealed with the collection's own writer (module_utils/_results.write_checksums) on copies of published
 runs in temporary directories; the published corpus (no manifests) is never touched and gets no finding."""

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Mutated copies of published results fail for the right reason; bad input never raises."""
 import glob
 import hashlib

@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Rule 5.6.2: a vector-database result produced by milvus-lite (embedded Milvus) is OPEN only."""
 import glob
 import json

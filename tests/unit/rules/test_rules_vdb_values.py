@@ -1,3 +1,5 @@
+# Copyright: mlperf.storage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Vector database values CLOSED fixes (Rules 5.1.2, 5.2.2, 5.3.1, 5.3.2, 5.6.3, 5.6.4) on copies of the published
 DISKANN result: the published result is CLOSED, each altered copy gets the decided verdict and the exact issue."""
 import glob
