@@ -46,19 +46,28 @@ def check_vdb_preview(ctx):
     return None
 
 
+def _division_choice(ctx, key, value, parameter, kind, short):
+    """INVALID for a value of vector_database.<key> the edition does not know, OPEN for one the division does not
+    allow (the CLOSED list is named), None when the division allows it."""
+    allowed = ctx.edition.by_division("vector_database", key, ctx.division)
+    known = ctx.edition.all_of("vector_database", key)
+    if value not in known:
+        return ctx.invalid("unknown %s %s (known: %s)" % (kind, value, ", ".join(known)),
+                           parameter=parameter, expected=known, actual=value)
+    if value not in allowed:
+        return ctx.open("%s %s is OPEN only (CLOSED: %s)" % (short, value, ", ".join(allowed)),
+                        parameter=parameter, expected=allowed, actual=value)
+    return None
+
+
 @run_check("5.6.2", "database backend allowed in the division", benchmarks=V, commands=("run", "datagen"))
 def check_vdb_engine(ctx):
     run = ctx.run
     engine = (vdb_field(run, "vdb_engine") or run.layout.get("engine") or "milvus")
     engine = str(engine).lower()
-    allowed = ctx.edition.by_division("vector_database", "engines", ctx.division)
-    known = ctx.edition.all_of("vector_database", "engines")
-    if engine not in known:
-        return ctx.invalid("unknown vector database %r (known: %s)" % (engine, ", ".join(known)),
-                           parameter="vdb_engine", expected=known, actual=engine)
-    if engine not in allowed:
-        return ctx.open("database %s is OPEN only (CLOSED: %s)" % (engine, ", ".join(allowed)),
-                        parameter="vdb_engine", expected=allowed, actual=engine)
+    refused = _division_choice(ctx, "engines", engine, "vdb_engine", "vector database", "database")
+    if refused:
+        return refused
     backend = vdb_field(run, "vdb_backend")
     open_only = ctx.section("vector_database").get("open_only_backends") or []
     if backend and str(backend).lower() in open_only:
@@ -72,16 +81,12 @@ def check_vdb_engine(ctx):
 def check_vdb_index(ctx):
     run = ctx.run
     index = vdb_index(run)
-    allowed = ctx.edition.by_division("vector_database", "index_types", ctx.division)
-    known = ctx.edition.all_of("vector_database", "index_types")
     if not index:
-        return ctx.invalid("the run records no index type", parameter="index_type", expected=allowed)
-    if index not in known:
-        return ctx.invalid("unknown index type %s (known: %s)" % (index, ", ".join(known)),
-                           parameter="index_type", expected=known, actual=index)
-    if index not in allowed:
-        return ctx.open("index %s is OPEN only (CLOSED: %s)" % (index, ", ".join(allowed)),
-                        parameter="index_type", expected=allowed, actual=index)
+        return ctx.invalid("the run records no index type", parameter="index_type",
+                           expected=ctx.edition.by_division("vector_database", "index_types", ctx.division))
+    refused = _division_choice(ctx, "index_types", index, "index_type", "index type", "index")
+    if refused:
+        return refused
     layout_index = run.layout.get("index")
     if layout_index and layout_index.upper() != index:
         return ctx.invalid("the path says index %s but the run records %s" % (layout_index, index),
