@@ -27,9 +27,6 @@ description:
   - Every bad or missing input fails the task with the playbook variable that holds it (C(mlperf_model),
     C(mlperf_num_client_hosts), ...), what was expected and the fix. Findings that do not stop the sizing are
     returned as warnings.
-extends_documentation_fragment:
-  - mlperf.storage.common
-  - mlperf.storage.common.controller
 options:
   model:
     description: Workload (playbook variable C(mlperf_model)), a training model such as V(unet3d) or a
@@ -88,6 +85,9 @@ attributes:
 notes:
   - The arithmetic is the one the training plan and the verifier use; run_training sizes from the clients' real
     MemTotal, which is usually a little below the installed memory declared here.
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
 """
 
 EXAMPLES = r"""

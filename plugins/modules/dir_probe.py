@@ -15,8 +15,6 @@ description:
   - Optionally writes or reads a sentinel file, so a launcher can prove that a directory is one shared
     filesystem across hosts (each host writes its own sentinel; the launcher reads them all).
   - Problems are reported in the result, not as failures, so a preflight can collect every host's problems.
-extends_documentation_fragment:
-  - mlperf.storage.common
 options:
   paths:
     description: Directories to probe, by name (for example C(data_dir), C(results_dir)).
@@ -54,6 +52,8 @@ attributes:
   check_mode:
     support: full
     details: The writability probe creates and removes a temporary file even in check mode; it leaves no trace.
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

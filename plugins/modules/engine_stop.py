@@ -18,8 +18,6 @@ description:
     processes of this user that carry one, so that ranks whose launcher is gone do not keep running.
   - SIGTERM first, SIGKILL after O(grace) seconds. This process and its parents are never signalled.
   - Nothing to stop is not an error (C(changed=false)).
-extends_documentation_fragment:
-  - mlperf.storage.common
 options:
   pid_file:
     description: The engine's pid file.
@@ -38,6 +36,8 @@ attributes:
   check_mode:
     support: full
     details: In check mode the processes are found and reported, not signalled.
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

@@ -22,8 +22,6 @@ description:
     and the reason in C(error), which the rules engine reports as INVALID (no verdict), and the module
     returns a warning. The task fails only when the record cannot be written.
   - An existing record that differs only in C(probed_at) and C(probed_by_host) is left as it is (changed false).
-extends_documentation_fragment:
-  - mlperf.storage.common
 options:
   data_path:
     description:
@@ -45,6 +43,8 @@ attributes:
     details:
       - Probes and returns the record and whether it would be written; writes nothing.
       - A run directory that does not exist yet (its task does not run in check mode) is reported as changed.
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

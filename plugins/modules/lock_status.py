@@ -13,9 +13,6 @@ description:
     compares them with a lock file in which every distribution is pinned exactly.
   - Never changes anything; reports every mismatch with the command that repairs it.
   - Distributions present in the environment but absent from the lock are not mismatches.
-extends_documentation_fragment:
-  - mlperf.storage.common
-  - mlperf.storage.common.check_mode_full
 options:
   venv:
     description: Path of the virtual environment.
@@ -43,8 +40,13 @@ options:
     type: list
     elements: str
     default: []
+attributes:
+  check_mode:
+    support: full
 notes:
   - Runs with the host's own Python; the environment's interpreter is never executed.
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

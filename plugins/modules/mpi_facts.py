@@ -13,10 +13,6 @@ description:
     and which version answered, as the fact C(mlperf_mpi).
   - A missing or broken C(mpirun) is reported in the fact (C(present=false) with the reason), not as a
     failure, so a preflight can collect the problems of every host before failing once.
-extends_documentation_fragment:
-  - mlperf.storage.common
-  - mlperf.storage.common.facts
-  - mlperf.storage.common.check_mode_full
 options:
   bin_dir:
     description: Directory holding the MPI launcher.
@@ -26,6 +22,12 @@ options:
     description: File name of the MPI launcher in O(bin_dir).
     type: str
     default: mpirun
+attributes:
+  check_mode:
+    support: full
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.facts
 """
 
 EXAMPLES = r"""

@@ -13,10 +13,6 @@ description:
     M(mlperf.storage.preflight) role left on every client, and the registered reachability result of hosts
     that could not be reached, evaluates them together and fails once with a per-host table of every problem.
   - Warnings are shown but do not fail the task.
-extends_documentation_fragment:
-  - mlperf.storage.common
-  - mlperf.storage.common.controller
-  - mlperf.storage.common.check_mode_full
 options:
   clients:
     description: The client hosts to report on, in order.
@@ -45,6 +41,12 @@ options:
     elements: str
     choices: [env, mpi, dirs, peers]
     default: [env, mpi, dirs, peers]
+attributes:
+  check_mode:
+    support: full
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
 """
 
 EXAMPLES = r"""

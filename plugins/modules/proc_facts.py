@@ -20,9 +20,6 @@ description:
   - A file that cannot be read leaves its section out of the snapshot and adds one warning; a
     truncated file loses only its incomplete last line. The module never fails on /proc content.
   - With O(dest), also writes the snapshot as JSON to a file on the host.
-extends_documentation_fragment:
-  - mlperf.storage.common
-  - mlperf.storage.common.facts
 options:
   paths:
     description:
@@ -53,6 +50,9 @@ notes:
     the processes the play starts on that host.
 seealso:
   - module: mlperf.storage.proc_sampler
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.facts
 """
 
 EXAMPLES = r"""

@@ -22,8 +22,6 @@ description:
   - Returns a summary (sample count, achieved interval, gaps), never the series.
   - With O(state=stopped) it does not sample; it sends SIGTERM to the running sampler named by O(pid_file),
     after checking that the pid file names this phase's sampler (see O(state)).
-extends_documentation_fragment:
-  - mlperf.storage.common
 options:
   state:
     description:
@@ -137,6 +135,8 @@ notes:
 seealso:
   - module: mlperf.storage.proc_facts
   - module: ansible.builtin.async_status
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

@@ -21,9 +21,6 @@ description:
   - Never gates the play; the verdict is returned for information. Runs on the controller.
   - Runs without telemetry (published trees, datasize leaves) are reported without plots and say so.
 version_added: "0.1.0"
-extends_documentation_fragment:
-  - mlperf.storage.common
-  - mlperf.storage.common.controller
 options:
   results_dir:
     description: Results tree (or one run directory) to report on.
@@ -84,6 +81,9 @@ requirements:
   - matplotlib on the controller (or in the execution environment) for the plots; without it the page is written without plots and says why.
 notes:
   - The role C(mlperf.storage.report) wraps this action; C(mlperf.storage.report) the playbook reports on any tree.
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
 """
 
 EXAMPLES = r"""

@@ -28,9 +28,6 @@ description:
     fails the play.
   - Runs on the controller only.
 version_added: "0.1.0"
-extends_documentation_fragment:
-  - mlperf.storage.common
-  - mlperf.storage.common.controller
 options:
   path:
     description: The results directory (created if missing).
@@ -73,6 +70,9 @@ attributes:
   check_mode:
     support: full
     details: In check mode nothing is written or removed.
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
 """
 
 EXAMPLES = r"""

@@ -19,8 +19,6 @@ description:
     nothing is added to a sealed directory.
   - Never fails the task for a step that could not be written; each step's outcome is returned, and the
     caller decides (a missing record or seal is reported by the verifier).
-extends_documentation_fragment:
-  - mlperf.storage.common
 options:
   run_dir:
     description: The run directory (made by M(mlperf.storage.run_dir)).
@@ -46,6 +44,8 @@ attributes:
   check_mode:
     support: none
     details: A run directory is sealed only for real.
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

@@ -20,8 +20,6 @@ description:
     and only below components that passed the check.
   - An unsafe directory fails the task with a message naming the host, the path, its owner and mode, and the fix,
     unless O(fail_on_unsafe=false), which only reports it (for preflight tables).
-extends_documentation_fragment:
-  - mlperf.storage.common
 options:
   path:
     description: Absolute path of the directory.
@@ -57,6 +55,8 @@ notes:
     because only root and its owner can change it afterwards.
 seealso:
   - module: mlperf.storage.dir_probe
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

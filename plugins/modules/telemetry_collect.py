@@ -15,10 +15,6 @@ description:
     index C(<benchmark>_<timestamp>_timeseries.json), C(telemetry/snapshot_diff.json) and
     C(telemetry/summary.json), and returns the summary as the fact C(telemetry_summary).
   - A host whose sampler failed or whose files are missing is reported in C(warnings); it never fails the task.
-extends_documentation_fragment:
-  - mlperf.storage.common
-  - mlperf.storage.common.controller
-  - mlperf.storage.common.check_mode_none
 options:
   collect_dir:
     description: The run directory on the controller (absolute).
@@ -45,6 +41,12 @@ options:
   interval:
     description: Target sampling interval in seconds, for gap detection.
     type: float
+attributes:
+  check_mode:
+    support: none
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
 """
 
 EXAMPLES = r"""

@@ -21,8 +21,6 @@ description:
   - With O(state=absent) it removes the window's files from the host (after they reached the controller).
   - The files are C(<host_dir>/<label>.jsonl) (series), C(.stop), C(.phase), C(.pid), C(.summary.json),
     C(_snapshot_start.json), C(_snapshot_end.json) and C(.tgz) (the archive).
-extends_documentation_fragment:
-  - mlperf.storage.common
 options:
   state:
     description: What to do with the window.
@@ -59,6 +57,8 @@ attributes:
   check_mode:
     support: full
     details: Nothing is written or signalled in check mode; the snapshots are still taken and returned.
+extends_documentation_fragment:
+  - mlperf.storage.common
 """
 
 EXAMPLES = r"""

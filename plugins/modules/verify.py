@@ -19,9 +19,6 @@ description:
     C(mlperf.storage.verify) the playbook does.
   - Runs on the controller only; it reads the results tree where the play collected it.
 version_added: "0.1.0"
-extends_documentation_fragment:
-  - mlperf.storage.common
-  - mlperf.storage.common.controller
 options:
   path:
     description: Results directory (or one run directory) to verify.
@@ -68,6 +65,9 @@ attributes:
 notes:
   - The report callback C(mlperf.storage.rules_report) prints the same report when enabled, and writes it
     where its C(report_dir) option says (or, with O(report_beside_results=true), into the verified directory).
+extends_documentation_fragment:
+  - mlperf.storage.common
+  - mlperf.storage.common.controller
 """
 
 EXAMPLES = r"""
