@@ -104,7 +104,7 @@ def heartbeat_age(path, now=None):
 
 
 def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, timeout=None,
-               pid_path=None, heartbeat_path=None, heartbeat_timeout=None, run_id=None):
+               pid_path=None, heartbeat_path=None, heartbeat_timeout=None, run_id=None, stop_path=None):
     """Run argv to completion; stream its output to files; write and return the status dict.
 
     The status records rc, times, and why it ended (exit, timeout, signal, controller-lost). A SIGTERM or
@@ -116,6 +116,9 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
 
     ``run_id``: the run's identity, put into the engine's environment as ``RUN_ID_VAR`` (MPI passes it on to
     every rank), so that cleanup can find exactly this run's processes on any host.
+
+    ``stop_path``: a file whose appearance stops the engine (``ended_by=stopped``): the controller asks a run set
+    to end (see ``_engine_set``) without signalling a process it would have to identify first.
     """
     status = {"argv": list(argv), "cwd": cwd, "start": iso_now(), "end": None, "duration_seconds": None,
               "rc": None, "ended_by": None, "pid": None, "stdout": stdout_path, "stderr": stderr_path,
@@ -181,6 +184,14 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
                             os.killpg(proc.pid, signal.SIGTERM)
                         except OSError:
                             pass
+                if stop_path and ended_by == "exit" and os.path.exists(stop_path):
+                    ended_by = "stopped"
+                    status["error"] = "the controller asked the run to stop (%s)" % stop_path
+                    stop_at = now + KILL_GRACE_SECONDS
+                    try:
+                        os.killpg(proc.pid, signal.SIGTERM)
+                    except OSError:
+                        pass
                 if received and stop_at is None:
                     stop_at = now + KILL_GRACE_SECONDS
                 if stop_at is not None and now > stop_at:
@@ -197,7 +208,7 @@ def run_engine(argv, stdout_path, stderr_path, status_path, env=None, cwd=None, 
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-    if ended_by == "controller-lost" and rc == 0:
+    if ended_by in ("controller-lost", "stopped") and rc == 0:
         rc = -signal.SIGTERM  # stopped on purpose: never report a cut-short run as a success
     status.update(end=iso_now(), duration_seconds=round(time.time() - started, 3), rc=rc, ended_by=ended_by)
     if received:

@@ -536,3 +536,117 @@ def _write_json(path, data):
         json.dump(data, handle, indent=1, sort_keys=True)
         handle.write("\n")
     os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- a run set: one window, many runs
+
+def run_windows(runs):
+    """Sample-time windows of the runs of a set, in order: run k holds the samples from its reservation
+    (``start_epoch``; the first run from the start of the series) up to the next run's reservation (the last run
+    to the end of the series). Every sample lands in exactly one run, the time between runs with the run before."""
+    windows = []
+    for position, run in enumerate(runs):
+        start = None if position == 0 else float(run["start_epoch"])
+        end = float(runs[position + 1]["start_epoch"]) if position + 1 < len(runs) else None
+        windows.append((start, end))
+    return windows
+
+
+def split_series(lines, runs, outputs):
+    """Stream one host's series (lines) into one writable per run (``outputs``), by sample time, with each sample's
+    phase set to its run's ``phase`` (the label the run's sampler would have carried on its own). An unreadable
+    line goes with the run of the sample before it. Returns the number of samples written per run."""
+    windows = run_windows(runs)
+    counts = [0] * len(runs)
+    position = 0
+    for raw in lines:
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        try:
+            sample = json.loads(stripped)
+            ts = float(sample["ts"])
+        except (ValueError, TypeError, KeyError):
+            outputs[position].write(stripped + "\n")
+            continue
+        position = next((i for i, (start, end) in enumerate(windows)
+                         if (start is None or ts >= start) and (end is None or ts < end)), position)
+        sample["phase"] = runs[position]["phase"]
+        outputs[position].write(json.dumps(sample, sort_keys=True) + "\n")
+        counts[position] += 1
+    return counts
+
+
+def derived_snapshot(snapshot, which, number, total):
+    """A run's start or end snapshot taken from the set's: the same content, marked as taken around the whole set
+    (only run 1's start and the last run's end were taken at the run's own boundary)."""
+    genuine = (which == "start" and number == 1) or (which == "end" and number == total)
+    if genuine or snapshot is None:
+        return snapshot
+    marked = dict(snapshot)
+    marked["run_set"] = {"derived": True, "run": number, "runs": total,
+                         "taken": "before run 1" if which == "start" else "after run %d" % total,
+                         "note": "one %s snapshot per host is taken for the whole run set" % which}
+    return marked
+
+
+def build_run_set_telemetry(runs, benchmark, host_results, staging, hosts_requested=None, interval=None):
+    """Split one telemetry window that spanned a run set into each run's telemetry tree; return
+    ``{timestamp: telemetry_summary}``.
+
+    ``runs``: in order, one dict per run with ``collect_dir`` (the run directory on the controller),
+    ``timestamp``, ``phase`` (its phase label) and ``start_epoch`` (when it was reserved). ``staging``: where the
+    hosts' window archives were fetched (``<staging>/<host>.tgz``). Each run then gets, per host, its slice of the
+    series and the set's snapshots (marked where derived), and ``build_run_telemetry`` writes its tree as for a run
+    of its own (same file names).
+    """
+    if not isinstance(runs, list) or not runs:
+        raise TelemetryError("runs must be a non-empty list with collect_dir, timestamp, phase and start_epoch "
+                             "per run (got %r)" % (runs,))
+    for position, run in enumerate(runs):
+        missing = [k for k in ("collect_dir", "timestamp", "phase", "start_epoch")
+                   if not isinstance(run, dict) or run.get(k) in (None, "")]
+        if missing:
+            raise TelemetryError("runs[%d] lacks %s" % (position, ", ".join(missing)))
+    for run in runs:
+        _check_arguments(run["collect_dir"], benchmark, run["timestamp"], host_results)
+    warnings = []
+    unpacked = os.path.join(staging, "unpacked")
+    total = len(runs)
+    for result in host_results:
+        host = str(result["host"])
+        source_dir = os.path.join(unpacked, host)
+        unpack_host_archive(os.path.join(staging, host + ".tgz"), source_dir, warnings, host)
+        dests = [os.path.join(run["collect_dir"], "telemetry", STAGING_DIR, host) for run in runs]
+        for dest in dests:
+            os.makedirs(dest, exist_ok=True)
+        series = os.path.join(source_dir, "series.jsonl")
+        if os.path.isfile(series):
+            handles = [open(os.path.join(dest, "series.jsonl"), "w", encoding="utf-8") for dest in dests]
+            try:
+                with open(series, "r", encoding="utf-8", errors="replace") as lines:
+                    split_series(lines, runs, handles)
+            finally:
+                for handle in handles:
+                    handle.close()
+        for which in ("start", "end"):
+            src = os.path.join(source_dir, "snapshot_%s.json" % which)
+            if not os.path.isfile(src):
+                continue
+            snapshot = _load_json(src, warnings, host)
+            for number, dest in enumerate(dests, 1):
+                if snapshot is None:
+                    shutil.copyfile(src, os.path.join(dest, "snapshot_%s.json" % which))
+                else:
+                    _write_json(os.path.join(dest, "snapshot_%s.json" % which),
+                                derived_snapshot(snapshot, which, number, total))
+    shutil.rmtree(staging, ignore_errors=True)
+    summaries = {}
+    for run in runs:
+        summary = build_run_telemetry(run["collect_dir"], benchmark, str(run["timestamp"]), host_results,
+                                      hosts_requested=hosts_requested, interval=interval)
+        if warnings:
+            summary["warnings"] = warnings + summary["warnings"]
+            _write_json(os.path.join(run["collect_dir"], "telemetry", "summary.json"), summary)
+        summaries[str(run["timestamp"])] = summary
+    return summaries
