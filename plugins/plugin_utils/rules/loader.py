@@ -7,6 +7,7 @@ Loading never raises for bad input: every unreadable or inconsistent file become
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import fnmatch
 import json
@@ -29,41 +30,44 @@ _SKIP_DIRS = {".mlps", "code-images", "systems", "collector-staging", ".fs_probe
 _REQUIRED_METADATA_KEYS = ("benchmark_type", "run_datetime", "num_processes", "parameters")
 
 
+@dataclasses.dataclass(eq=False)  # runs are told apart by identity (kept in sets and dicts)
 class Run:
     """Everything the checks read about one run directory."""
 
-    def __init__(self, path):
-        self.path = os.path.abspath(path) if path else None
-        self.rel_path = None
-        self.results_root = None
-        self.planned = False
-        self.benchmark = None
-        self.command = None
-        self.model = None
-        self.run_datetime = None
-        self.division = None
-        self.org = None
-        self.system = None
-        self.layout = {}
-        self.metadata = None
-        self.metadata_file = None
-        self.source = None
-        self.parameters = {}
-        self.overrides = {}
-        self.num_processes = None
-        self.accelerator = None
-        self.args = {}
-        self.system_info = None
-        self.summary = None
-        self.summary_file = None
-        self.per_epoch_files = []
-        self.fs_separation = None
-        self.vdb_config = None
-        self.vdb_verdict = None
-        self.files = []
-        self.load_issues = []
-        self.edition_hint = None
-        self.provenance = None  # provenance.json, read for the edition it records
+    path: str | None = None
+    rel_path: str | None = None
+    results_root: str | None = None
+    planned: bool = False
+    benchmark: str | None = None
+    command: str | None = None
+    model: str | None = None
+    run_datetime: str | None = None
+    division: str | None = None
+    org: str | None = None
+    system: str | None = None
+    layout: dict = dataclasses.field(default_factory=dict)
+    metadata: dict | None = None
+    metadata_file: str | None = None
+    source: str | None = None
+    parameters: dict = dataclasses.field(default_factory=dict)
+    overrides: dict = dataclasses.field(default_factory=dict)
+    num_processes: int | None = None
+    accelerator: str | None = None
+    args: dict = dataclasses.field(default_factory=dict)
+    system_info: dict | None = None
+    summary: dict | None = None
+    summary_file: str | None = None
+    per_epoch_files: list = dataclasses.field(default_factory=list)
+    fs_separation: dict | None = None
+    vdb_config: dict | None = None
+    vdb_verdict: dict | None = None
+    files: list = dataclasses.field(default_factory=list)
+    load_issues: list = dataclasses.field(default_factory=list)
+    edition_hint: str | None = None
+    provenance: dict | None = None  # provenance.json, read for the edition it records
+
+    def __post_init__(self):
+        self.path = os.path.abspath(self.path) if self.path else None
 
     # -- derived values -------------------------------------------------------------------
     @property
