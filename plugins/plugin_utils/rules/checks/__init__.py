@@ -58,15 +58,15 @@ def group_check(rule_id, title, benchmarks=None, package=False):
     return deco
 
 
+@dataclass(eq=False)
 class Ctx:
     """What a check sees: the subject (run or group), the edition and the division."""
 
-    def __init__(self, edition, division, planned=False, run=None, group=None):
-        self.edition = edition
-        self.division = division
-        self.planned = planned
-        self.run = run
-        self.group = group
+    edition: object  # rules.edition.Edition
+    division: str
+    planned: bool = False
+    run: object = None  # rules.loader.Run, for a run check
+    group: object = None  # the runs of one submission, for a group check
 
     @property
     def closed_division(self) -> bool:
