@@ -23,17 +23,6 @@ ARGUMENT_SPEC = {
 }
 
 
-def _plain(value):
-    """Task variables as plain JSON values (tagged or unsafe strings become str; vaulted values are secrets)."""
-    if isinstance(value, dict):
-        return {"%s" % key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, (bool, int, float)) or value is None:
-        return value
-    return "%s" % value
-
-
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
 
@@ -63,10 +52,7 @@ class ActionModule(ControllerAction):
         for name in sorted(_history.interface_variables()):
             if name not in task_vars or _is_vaulted(task_vars[name]):
                 continue
-            try:
-                variables[name] = _plain(self._templar.template(task_vars[name]))
-            except Exception:  # a variable that does not render is left out, never a failed record
-                continue
+            variables[name] = self.task_var(task_vars, name)
         try:
             record = _history.append(
                 path, args.get("benchmark") or "", variables, hosts=args["hosts"], run_dirs=args["run_dirs"],

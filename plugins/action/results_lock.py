@@ -20,17 +20,6 @@ ARGUMENT_SPEC = {
 }
 
 
-def _plain(value):
-    """Task variables as plain JSON-friendly Python values (tagged/unsafe strings become str)."""
-    if isinstance(value, dict):
-        return {"%s" % key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, (bool, int, float)) or value is None:
-        return value
-    return "%s" % value
-
-
 class ActionModule(ControllerAction):
     ARGUMENT_SPEC = ARGUMENT_SPEC
 
@@ -40,16 +29,6 @@ class ActionModule(ControllerAction):
         except Exception as exc:  # never a traceback: the message says what failed
             result.update(failed=True, msg="results lock on %s: %s: %s" % (args.get("path"), type(exc).__name__, exc))
             return result
-
-    def _var(self, task_vars, name):
-        value = task_vars.get(name)
-        if value is None:
-            return None
-        try:
-            value = self._templar.template(value)
-        except Exception:
-            pass
-        return _plain(value)
 
     def _run(self, result, args, task_vars):
         directory = os.path.abspath(os.path.expanduser(args["path"]))
@@ -76,7 +55,7 @@ class ActionModule(ControllerAction):
                 return result
         break_token = args["break_token"]
         if break_token is None:
-            break_token = self._var(task_vars, _results_lock.BREAK_VARIABLE)
+            break_token = self.task_var(task_vars, _results_lock.BREAK_VARIABLE)
         break_token = ("%s" % break_token).strip() if break_token not in (None, "") else None
         if self._task.check_mode:
             result["msg"] = "check mode: the lock is not taken"
@@ -87,7 +66,7 @@ class ActionModule(ControllerAction):
             result.update(failed=True, msg="cannot create the results directory %s for its lock: %s" % (directory, exc))
             return result
 
-        extra = {name: self._var(task_vars, name) for name in (
+        extra = {name: self.task_var(task_vars, name) for name in (
             "awx_job_id", "tower_job_id", "awx_job_template_name", "tower_job_template_name", "awx_user_name",
             "tower_user_name")}
         awx = _results_lock.awx_identity(os.environ, extra)

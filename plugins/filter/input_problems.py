@@ -12,7 +12,7 @@ description:
     before anything runs - types, ranges, absolute and separate directories, results path segments the verifier
     reads, C(mlperf_params) keys and values, the launcher, and one MPI host name per client. See docs/bad-input.md.
   - A problem every client shares is reported once without a host; one only some clients have names them.
-positional: _input, clients, launcher
+positional: _input, clients, launcher, clients_group
 options:
   _input:
     description: One mapping per client - C(host), C(mlperf_mpi_host) and the settings to check.
@@ -20,12 +20,18 @@ options:
     elements: dict
     required: true
   clients:
-    description: The hosts of group C(clients).
+    description: The hosts of the clients group (C(groups[mlperf_clients_group])).
     type: list
     elements: str
   launcher:
     description: The chosen MPI launcher.
     type: str
+  clients_group:
+    description:
+      - The name of the clients group (C(mlperf_clients_group)), for the messages.
+      - A client of the play outside O(clients) is a problem naming it (the play was given another group).
+    type: str
+    default: clients
 """
 
 EXAMPLES = r"""
@@ -33,7 +39,8 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     config_problems: >-
       {{ ansible_play_hosts_all | map('extract', hostvars, 'config_settings') | list
-         | mlperf.storage.input_problems(groups['clients'], mlperf_launcher_host) }}
+         | mlperf.storage.input_problems(groups[mlperf_clients_group], mlperf_launcher_host,
+                                         mlperf_clients_group) }}
   run_once: true
 """
 
@@ -47,8 +54,9 @@ _value:
 from ansible_collections.mlperf.storage.plugins.plugin_utils._inputs import settings_problems
 
 
-def input_problems(per_host, clients=None, launcher=None):
-    return settings_problems(list(per_host or []), list(clients) if clients is not None else None, launcher)
+def input_problems(per_host, clients=None, launcher=None, clients_group=None):
+    return settings_problems(list(per_host or []), list(clients) if clients is not None else None, launcher,
+                             clients_group)
 
 
 class FilterModule:

@@ -27,7 +27,7 @@ options:
 EXAMPLES = r"""
 - name: Check SSH from the launcher to the other clients
   mlperf.storage.peer_probe:
-    peers: "{{ groups['clients'] | difference([inventory_hostname]) | mlperf.storage.mpi_peers(hostvars) }}"
+    peers: "{{ groups[mlperf_clients_group] | difference([inventory_hostname]) | mlperf.storage.mpi_peers(hostvars) }}"
 """
 
 RETURN = r"""

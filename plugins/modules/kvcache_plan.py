@@ -69,8 +69,9 @@ EXAMPLES = r"""
   mlperf.storage.kvcache_plan:
     edition: "3.0"
     division: closed
-    clients: "{{ groups['clients'] }}"
-    launcher: "{{ groups['clients'][0] }}"
+    clients: "{{ groups[mlperf_clients_group] }}"
+    clients_group: "{{ mlperf_clients_group }}"
+    launcher: "{{ groups[mlperf_clients_group][0] }}"
     processes_per_host: 1
     seed: 42
     trials: 3

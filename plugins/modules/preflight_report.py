@@ -52,8 +52,8 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 - name: Report every problem of every client at once
   mlperf.storage.preflight_report:
-    clients: "{{ groups['clients'] }}"
-    launcher: "{{ groups['clients'][0] }}"
+    clients: "{{ groups[mlperf_clients_group] }}"
+    launcher: "{{ groups[mlperf_clients_group][0] }}"
   run_once: true
   delegate_to: localhost
 """

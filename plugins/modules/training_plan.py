@@ -50,8 +50,9 @@ EXAMPLES = r"""
     division: closed
     model: unet3d
     accelerator: b200
-    clients: "{{ groups['clients'] }}"
-    launcher: "{{ groups['clients'][0] }}"
+    clients: "{{ groups[mlperf_clients_group] }}"
+    clients_group: "{{ mlperf_clients_group }}"
+    launcher: "{{ groups[mlperf_clients_group][0] }}"
     accelerators_per_host: 8
     org: "{{ mlperf_org }}"
     system: "{{ mlperf_system }}"

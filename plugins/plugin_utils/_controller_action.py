@@ -11,6 +11,17 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 
+def plain(value):
+    """Task variables as plain JSON values (tagged or unsafe strings become str)."""
+    if isinstance(value, dict):
+        return {"%s" % key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    return "%s" % value
+
+
 class ControllerAction(ActionBase):
     """Subclasses set ARGUMENT_SPEC and act(result, args, task_vars), which returns the task result."""
 
@@ -20,6 +31,17 @@ class ControllerAction(ActionBase):
 
     def act(self, result, args, task_vars):  # pragma: no cover - every subclass does its own work
         raise NotImplementedError
+
+    def task_var(self, task_vars, name):
+        """A task variable rendered and made plain; None when unset, the raw text when it does not render."""
+        value = task_vars.get(name)
+        if value is None:
+            return None
+        try:
+            value = self._templar.template(value)
+        except Exception:  # pylint: disable=broad-except - a value that does not render is kept as written
+            pass
+        return plain(value)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)

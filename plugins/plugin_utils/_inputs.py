@@ -350,13 +350,16 @@ def host_problems(settings):
     return out
 
 
-def settings_problems(per_host, clients=None, launcher=None):
+def settings_problems(per_host, clients=None, launcher=None, clients_group=None):
     """Every problem of every client's settings, once.
 
     ``per_host``: [{"host": name, "mlperf_mpi_host": ..., <variable>: value, ...}] (one entry per client of the
     play). A problem every client shares (a group or extra variable) is reported once without a host; one that
-    only some clients have names them. ``clients``: the 'clients' group; ``launcher``: the chosen launcher.
+    only some clients have names them. ``clients``: the hosts of the clients group, named ``clients_group``
+    (mlperf_clients_group, default 'clients'); ``launcher``: the chosen launcher. A host of the play that is not
+    in the clients group means the play was given another group than the inventory names.
     """
+    group = clients_group or "clients"
     per_host = [dict(entry) for entry in (per_host or []) if isinstance(entry, dict)]
     hosts = [entry.get("host") for entry in per_host]
     grouped = {}
@@ -373,10 +376,19 @@ def settings_problems(per_host, clients=None, launcher=None):
         where = grouped[key]
         host = None if len(where) == len(hosts) else ", ".join(str(h) for h in where)
         out.append(_problem(key[0], key[1], key[2], host=host))
+    outside = [h for h in hosts if clients is not None and h not in clients]
+    if outside:
+        out.append(_problem("mlperf_clients_group", "%s %s not in group '%s', the group mlperf_clients_group names, "
+                                                    "but the play runs on %s: a play chooses its hosts before "
+                                                    "inventory variables are read"
+                            % (", ".join(str(h) for h in outside), "is" if len(outside) == 1 else "are", group,
+                               "it" if len(outside) == 1 else "them"),
+                            "pass the group as an extra var (-e mlperf_clients_group=%s), so that the plays and the "
+                            "checks use the same group" % group))
     if clients is not None and launcher is not None and launcher not in clients:
-        out.append(_problem("mlperf_launcher", "mlperf_launcher is '%s', which is not in group 'clients' (%s). "
+        out.append(_problem("mlperf_launcher", "mlperf_launcher is '%s', which is not in group '%s' (%s). "
                                                "Name one of those hosts, or leave it empty for the first."
-                            % (launcher, ", ".join(str(c) for c in clients)),
+                            % (launcher, group, ", ".join(str(c) for c in clients)),
                             "set mlperf_launcher to one of %s, or to ''" % ", ".join(str(c) for c in clients)))
     out.extend(mpi_host_problems([{"host": e.get("host"), "mpi_host": e.get("mlperf_mpi_host")} for e in per_host]))
     for number, problem in enumerate(out, 1):
