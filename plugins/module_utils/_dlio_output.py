@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: mlperf.storage contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Readers for DLIO's own output: progress from dlio.log while a run is going, summary.json and
-per_epoch_stats.json afterwards.
+"""Reader for DLIO's own output while a run is going: its progress, from dlio.log (or stdout).
+
+summary.json and per_epoch_stats.json are read after the run by the verifier (plugin_utils/rules/loader.py).
 
 Target-side helper: Python 3.9+ standard library only; every function takes text, not paths.
 Both the PyPI 2.0.0 build and the MLPerf generations are understood. Their log lines differ in
@@ -11,7 +12,6 @@ the message text after the timestamp.
 """
 from __future__ import absolute_import, division, print_function
 
-import json
 import math
 import re
 
@@ -153,109 +153,3 @@ def _percent(state):
                                                                             state["steps_per_epoch"])
         return round(100.0 * done_steps / (state["epochs"] * state["steps_per_epoch"]), 1)
     return None
-
-
-class SummaryError(ValueError):
-    """summary.json / per_epoch_stats.json text that cannot be read; the message says why."""
-
-
-def _load_json(text, what):
-    if not (text or "").strip():
-        raise SummaryError("%s is empty (the run may have been killed before writing it)" % what)
-    try:
-        data = json.loads(text)
-    except ValueError as err:
-        raise SummaryError("%s is not valid JSON (%s); the run may have been killed while writing it" % (what, err))
-    if not isinstance(data, dict):
-        raise SummaryError("%s must hold a JSON object, found %s" % (what, type(data).__name__))
-    return data
-
-
-_TRAIN_FIELDS = ("train_au_percentage", "train_au_mean_percentage", "train_au_stdev_percentage",
-                 "train_au_meet_expectation", "train_throughput_samples_per_second",
-                 "train_throughput_mean_samples_per_second", "train_throughput_stdev_samples_per_second",
-                 "train_io_mean_MB_per_second", "train_io_stdev_MB_per_second")
-_CHECKPOINT_PREFIXES = ("save_checkpoint_", "load_checkpoint_", "checkpoint_size_GB")
-
-
-def read_summary(text):
-    """Read a DLIO summary.json (PyPI 2.0.0 or MLPerf form) into a normalised dict.
-
-    Keeps DLIO's own field names and adds: ``start``/``end`` (also taken from start_time/end_time),
-    ``host_memory_GB_total`` (the sum: the per-host list is positionally unreliable), ``epochs``
-    (from the per-epoch AU list when absent), ``has_training_metrics``, ``has_checkpoint_metrics``,
-    ``training`` and ``checkpoint`` (the metric fields of each kind, or None).
-    Raises SummaryError on unreadable text.
-    """
-    data = _load_json(text, "summary.json")
-    metric = data.get("metric")
-    if metric is None:
-        metric = {}
-    if not isinstance(metric, dict):
-        raise SummaryError("summary.json field 'metric' must be an object, found %s" % type(metric).__name__)
-    out = dict(data)
-    out["metric"] = dict(metric)
-    out["start"] = data.get("start", data.get("start_time"))
-    out["end"] = data.get("end", data.get("end_time"))
-    memory = data.get("host_memory_GB")
-    if isinstance(memory, (int, float)):
-        memory = [memory]
-    if isinstance(memory, list):
-        try:
-            out["host_memory_GB_total"] = float(sum(float(m) for m in memory))
-        except (TypeError, ValueError):
-            raise SummaryError("summary.json field 'host_memory_GB' must be a list of numbers, found %r" % (memory,))
-    else:
-        out["host_memory_GB_total"] = None
-    training = dict((k, metric[k]) for k in _TRAIN_FIELDS if k in metric)
-    checkpoint = dict((k, v) for k, v in metric.items() if k.startswith(_CHECKPOINT_PREFIXES))
-    out["has_training_metrics"] = bool(training)
-    out["has_checkpoint_metrics"] = bool(checkpoint)
-    out["training"] = training or None
-    out["checkpoint"] = checkpoint or None
-    if out.get("epochs") is None and isinstance(metric.get("train_au_percentage"), list):
-        out["epochs"] = len(metric["train_au_percentage"])
-    return out
-
-
-def _seconds(value, where):
-    if value is None or isinstance(value, (int, float)):
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise SummaryError("per_epoch_stats %s: duration %r is not a number" % (where, value))
-
-
-def read_per_epoch_stats(text):
-    """Read per_epoch_stats.json (2.0.0 single file or one MLPerf per-rank file).
-
-    Returns {epoch number (int): {start, end, duration (float seconds), blocks: {name: {start, end,
-    duration}}, checkpoints: {...}, eval: {...} or None}}. 2.0.0 writes durations as strings, the
-    MLPerf generations as numbers; both come back as floats.
-    """
-    data = _load_json(text, "per_epoch_stats.json")
-    epochs = {}
-    for key, entry in data.items():
-        try:
-            number = int(key)
-        except (TypeError, ValueError):
-            continue  # not an epoch entry
-        if not isinstance(entry, dict):
-            raise SummaryError("per_epoch_stats epoch %s must be an object, found %s" % (key, type(entry).__name__))
-        item = {"start": entry.get("start"), "end": entry.get("end"),
-                "duration": _seconds(entry.get("duration"), "epoch %s" % key),
-                "blocks": {}, "checkpoints": {}, "eval": None}
-        for name, sub in entry.items():
-            if not isinstance(sub, dict):
-                continue
-            part = {"start": sub.get("start"), "end": sub.get("end"),
-                    "duration": _seconds(sub.get("duration"), "epoch %s %s" % (key, name))}
-            if name.startswith("block"):
-                item["blocks"][name] = part
-            elif name.startswith("ckpt"):
-                item["checkpoints"][name] = part
-            elif name == "eval":
-                item["eval"] = part
-        epochs[number] = item
-    return epochs

@@ -5,6 +5,7 @@
 Needs the engine venv (MLPERF_DLIO_VENV, default /tmp/lockbuild/venv, with dlio_benchmark and the
 mpich wheel's mpirun); skipped when it is absent. About 25 s.
 """
+import json
 import os
 import subprocess
 
@@ -15,7 +16,8 @@ from ansible_collections.mlperf.storage.plugins.module_utils import _dlio_output
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _dlio as dlio
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _workloads as wl
 
-VENV = os.environ.get("MLPERF_DLIO_VENV", "/tmp/lockbuild/venv")
+# the embedded environment (README line 1; the integration tests provision it before the unit tests run)
+VENV = os.environ.get("MLPERF_DLIO_VENV", "/var/tmp/mlperf-storage/venv")
 BIN = os.path.join(VENV, "bin")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MIB = 1024 * 1024
@@ -66,8 +68,9 @@ def test_tiny_unet3d_runs_adapted_on_2_0_0(tmp_path):
     assert run.ok, run.error_message()
     run_dir = _launch(tmp_path, "unet3d_b200", run.config, dlio.translate_overrides(params, run))
     with open(run_dir / "summary.json") as handle:
-        summary = out.read_summary(handle.read())
-    assert summary["epochs"] == 2 and summary["num_accelerators"] == 2 and summary["num_files_train"] == 8
+        summary = json.load(handle)
+    assert len(summary["metric"]["train_au_percentage"]) == 2
+    assert summary["num_accelerators"] == 2 and summary["num_files_train"] == 8
     # 8 files / (batch 1 x 2 ranks) = 4 steps per epoch; I/O rate is samples/s x the translated record length.
     metric = summary["metric"]
     assert metric["train_io_mean_MB_per_second"] == pytest.approx(
