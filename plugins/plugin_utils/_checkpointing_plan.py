@@ -51,7 +51,11 @@ def phase_counts(split):
 def _process_count_error(model, spec, np, clients, per_host, division):
     """A clear error for a process count the division cannot accept, or None."""
     closed_n, tp_pp = spec["closed_processes"], spec["tp_pp"]
-    layout = "%d client(s) x mlperf_accelerators_per_host=%s = %d processes" % (clients, per_host, np)
+    if isinstance(per_host, str) and ":" in per_host:  # per-host counts (host variables): name each host's
+        layout = "%d client(s) with their own mlperf_accelerators_per_host (%s) = %d processes" % (
+            clients, per_host, np)
+    else:
+        layout = "%d client(s) x mlperf_accelerators_per_host=%s = %d processes" % (clients, per_host, np)
     if division == "closed" and np != closed_n:
         hint = ""
         if closed_n % clients == 0:
@@ -137,9 +141,12 @@ def plan_checkpointing(planner, req):
                                               "is tunable (rules 4.6.3)" % key,
                              "remove %s from mlperf_params, or set mlperf_division: open" % key)
 
-    ranks = planner.ranks(clients, req["accelerators_per_host"])
+    # a client's own mlperf_accelerators_per_host (a host variable) wins: uneven host:slots, np is the sum
+    ranks = planner.ranks(clients, req["accelerators_per_host"], own="accelerators_per_host")
     np = ranks["np"]
-    count_problem = _process_count_error(model, spec, np, len(clients), req["accelerators_per_host"], division)
+    slots = sorted(set(count for _, count in ranks["hosts"]))
+    per_host = slots[0] if len(slots) == 1 else "+".join("%s:%d" % tuple(h) for h in ranks["hosts"])
+    count_problem = _process_count_error(model, spec, np, len(clients), per_host, division)
     if count_problem:
         planner.errors.append(count_problem)
         planner.reported.add("num_processes")

@@ -128,6 +128,9 @@ def _shown(value):
     return "'%s'" % value if isinstance(value, str) else "%r" % (value,)
 
 
+shown = _shown  # a value as the messages quote it (the plan core's messages too)
+
+
 # --------------------------------------------------------------------------------------------------- one value
 
 def int_problems(variable, value, minimum, what):
@@ -280,13 +283,15 @@ def mpi_host_problems(clients):
     return out
 
 
-def rank_problems(clients, per_host, variable="mlperf_accelerators_per_host"):
-    """Per client with a known core count: more ranks than it can run (say which host and its cores)."""
-    number = as_int(per_host)
-    if number is None or number < 1:
-        return []  # the type/range problem is reported by the caller
+def rank_problems(clients, per_host, variable="mlperf_accelerators_per_host", own=None):
+    """Per client with a known core count: more ranks than it can run (say which host and its cores). ``own``: the
+    client record key of the client's own count (a host variable), which wins over ``per_host``."""
     out = []
     for entry in clients:
+        value = entry.get(own) if own and entry.get(own) is not None else per_host
+        number = as_int(value)
+        if number is None or number < 1:
+            continue  # the type/range problem is reported by the caller
         cores = as_int(entry.get("cores"))
         if cores and number > MAX_RANKS_PER_CORE * cores:
             out.append(_problem(variable, "%s has %d core(s); %s %d puts %d ranks on it, more than %d per core, so "
@@ -436,7 +441,7 @@ def request_errors(req):
     if "processes_per_host" in req:
         out.extend(rank_problems(clients, req["processes_per_host"], "kvcache_processes_per_host"))
     elif "accelerators_per_host" in req:
-        out.extend(rank_problems(clients, req["accelerators_per_host"]))
+        out.extend(rank_problems(clients, req["accelerators_per_host"], own="accelerators_per_host"))
     return [_plan_error(p) for p in out]
 
 

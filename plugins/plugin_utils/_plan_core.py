@@ -116,16 +116,36 @@ class Planner:
                       "put the hosts that run %s in a group named '%s'" % (ranks_of, group))
         return clients
 
-    def ranks(self, clients, per_host, variable="mlperf_accelerators_per_host", what=""):
-        """The rank layout {hosts, np, oversubscribe}: ``per_host`` ranks on every client, in client order."""
+    def ranks(self, clients, per_host, variable="mlperf_accelerators_per_host", what="", own=None):
+        """The rank layout {hosts, np, oversubscribe}, in client order: ``per_host`` ranks on every client,
+        or, with ``own`` (a client record key such as "accelerators_per_host", the host variable read by
+        _plan_inputs.client_record), the client's own count where it has one (``host:slots`` of upstream --hosts).
+        ``np`` is the sum. A bad count is a problem naming the client when it is the client's own."""
+        counts, found = {}, len(self.errors)
+        for entry in clients:
+            value = entry.get(own) if own else None
+            if value is None:
+                continue
+            number = _inputs.as_int(value)
+            if number is None or number < 1:
+                self.fail(variable, "%s: %s is %s; it must be a whole number of at least 1"
+                          % (entry["host"], variable, _inputs.shown(value)),
+                          "set %s%s for %s (a host variable) to a whole number of at least 1"
+                          % (variable, what, entry["host"]))
+            counts[entry["mpi_host"]] = number
+        self.stop(since=found)
         try:
-            hosts_slots, np = _mpi.rank_layout([c["mpi_host"] for c in clients], int(per_host))
+            for entry in clients:
+                if entry["mpi_host"] not in counts:
+                    counts[entry["mpi_host"]] = int(per_host)
+            hosts_slots, np = _mpi.rank_layout([c["mpi_host"] for c in clients], counts)
         except (TypeError, ValueError) as exc:
             self.fail(variable, str(exc), "set %s%s to a whole number of at least 1" % (variable, what))
             raise Stop()
         # per client: one host with fewer cores than ranks needs it even when the total would not
+        per_client = [dict(c, ranks=counts[c["mpi_host"]]) for c in clients]
         return {"hosts": [list(h) for h in hosts_slots], "np": np,
-                "oversubscribe": oversubscribed(clients, per_host)}
+                "oversubscribe": oversubscribed(per_client, per_host)}
 
     def generation(self):
         """The engine generation named by the launcher's environment lock."""
@@ -275,9 +295,11 @@ def engine_record(engine, name=None):
 
 
 def oversubscribed(clients, per_host):
-    """True when some client with a known core count gets more ranks than cores (checked per host)."""
-    number = _inputs.as_int(per_host) or 0
-    return any(_inputs.as_int(c.get("cores")) and number > _inputs.as_int(c.get("cores")) for c in clients)
+    """True when some client with a known core count gets more ranks than cores (checked per host; a client's
+    own ``ranks`` count, set by Planner.ranks, wins over ``per_host``)."""
+    def ranks_of(client):
+        return _inputs.as_int(client["ranks"] if client.get("ranks") is not None else per_host) or 0
+    return any(_inputs.as_int(c.get("cores")) and ranks_of(c) > _inputs.as_int(c.get("cores")) for c in clients)
 
 
 def plan_function(benchmark, prefix=None):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 
 def client_record(host, hv):
-    """{host, mpi_host, memtotal_bytes, cores} of one client from its host variables."""
+    """{host, mpi_host, memtotal_bytes, cores, accelerators_per_host} of one client from its host variables;
+    ``accelerators_per_host`` is the client's own mlperf_accelerators_per_host (inventory host or group variable,
+    extra var), None when it has none (the plan then uses the value it was given for every client)."""
     facts = hv.get("ansible_facts", {}) or {}
     meminfo = ((facts.get("mlperf_proc") or {}).get("meminfo") or {})
     memtotal = meminfo.get("MemTotal")
@@ -17,7 +19,8 @@ def client_record(host, hv):
         memtotal = int(facts["memtotal_mb"]) * 1024 * 1024
     cores = facts.get("processor_nproc") or facts.get("processor_vcpus")
     return {"host": host, "mpi_host": hv.get("mlperf_mpi_host") or host,
-            "memtotal_bytes": int(memtotal) if memtotal else None, "cores": int(cores) if cores else None}
+            "memtotal_bytes": int(memtotal) if memtotal else None, "cores": int(cores) if cores else None,
+            "accelerators_per_host": hv.get("mlperf_accelerators_per_host")}
 
 
 def launcher_engine(launcher_vars):

@@ -61,7 +61,9 @@ def evaluate(reports, launcher, accelerators_per_host=1, require_shared=("data_d
                 problems.append(_problem(host, "work_dir-owner", report["unsafe_msg"],
                                          "use a work directory that only root and the remote user can write "
                                          "(mlperf_work_dir), or fix its owner and mode"))
-        problems.extend(_capacity_problems(host, report, accelerators_per_host))
+        # the client's own mlperf_accelerators_per_host (a host variable, in its report) wins
+        own = _as_count(report.get("accelerators_per_host"))
+        problems.extend(_capacity_problems(host, report, own if own is not None else accelerators_per_host))
     problems.extend(_consistency_problems(reachable))
     launcher_report = next((r for r in reachable if r["host"] == launcher), None)
     if launcher_report is not None:
@@ -142,6 +144,17 @@ def _dir_problems(host, dirs):
             out.append(_problem(host, name, "%s %s is not writable: %s" % (var, info.get("path"), reason),
                                 "make it writable for the benchmark user or remount it read-write"))
     return out
+
+
+def _as_count(value):
+    """A whole number from an int or a digit string (a host variable), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def _capacity_problems(host, report, accelerators_per_host):

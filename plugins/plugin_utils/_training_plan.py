@@ -95,7 +95,8 @@ def plan_training(planner, req):
     planner.stop(since=found)
     clients = planner.clients()
     planner.stop(since=found)
-    ranks = planner.ranks(clients, req["accelerators_per_host"])
+    # a client's own mlperf_accelerators_per_host (a host variable) wins: uneven host:slots, np is the sum
+    ranks = planner.ranks(clients, req["accelerators_per_host"], own="accelerators_per_host")
     np = ranks["np"]
 
     # Dataset size from the clients' real memory unless an explicit per-host figure is given.
