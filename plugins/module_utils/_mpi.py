@@ -22,7 +22,12 @@ than slots
 ==============  ==========================  =======================  ======================
 
 Intel MPI's ``-hosts`` takes bare names only (``a:2`` is read as a host called "a:2"), so uneven
-slot counts there need a machine file.
+slot counts there are given as one argument set per host (``-n 2 -host a prog : -n 4 -host b prog``)
+or a machine file.
+
+The launcher program (``mpirun`` or ``mpiexec``) takes the same flags within one implementation: Open MPI's
+``mpiexec`` is its ``mpirun``; MPICH's and Intel MPI's are both hydra (Intel's ``mpirun`` wraps
+``mpiexec.hydra``). Only its path differs, so callers pass it as ``mpirun``.
 """
 from __future__ import annotations
 
@@ -225,17 +230,34 @@ def build_mpi_command(implementation, hosts, np, program, mpirun="mpirun", env=N
         elif implementation == INTELMPI:
             per_host = _uniform_slots(hosts)
             if per_host is None:
-                raise ValueError(
-                    "Intel MPI cannot take uneven slot counts (%s) in -hosts: pass hostfile= with "
-                    "hostfile_text('intelmpi', hosts) written to it, or give every host the same slots."
-                    % ",".join("%s:%d" % h for h in hosts)
-                )
+                return _intel_argument_sets(command[0], hosts, np, env_items, extra, program)
             command += ["-hosts", ",".join(host for host, _ in hosts), "-ppn", str(per_host)]
         else:
             command += ["-hosts", ",".join("%s:%d" % h for h in hosts)]
         for name, value in env_items:
             command += ["-genv", name, value]
     return command + extra + program
+
+
+def _intel_argument_sets(mpirun, hosts, np, env_items, extra, program):
+    """Intel MPI with uneven slots (``-hosts`` takes bare names, ``-ppn`` one count): global options first, then
+    one argument set per host, ``-n <slots> -host <host> <program>``, separated by ``:``."""
+    total = sum(slots for _, slots in hosts)
+    if np != total:
+        raise ValueError(
+            "Intel MPI with uneven slot counts (%s) runs exactly one rank per slot (%d), not np=%d: give np as the "
+            "sum of the slots, or pass hostfile= with hostfile_text('intelmpi', hosts) written to it."
+            % (",".join("%s:%d" % h for h in hosts), total, np)
+        )
+    command = [mpirun]
+    for name, value in env_items:
+        command += ["-genv", name, value]
+    command += extra
+    for position, (host, slots) in enumerate(hosts):
+        if position:
+            command.append(":")
+        command += ["-n", str(slots), "-host", host] + program
+    return command
 
 
 def rank_layout(hosts, accelerators_per_host):

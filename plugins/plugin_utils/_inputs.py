@@ -41,6 +41,13 @@ PATH_SETTINGS = ("mlperf_data_dir", "mlperf_results_dir", "mlperf_work_dir", "ml
 # Seconds between progress lines of each benchmark role: the playbook divides the run timeout by it.
 PROGRESS_SETTINGS = ("training_progress_interval", "checkpointing_progress_interval",
                      "kvcache_progress_interval", "vectordb_progress_interval")
+# The MPI launch (upstream --mpi-bin, --oversubscribe, --allow-run-as-root, --mpi-params).
+MPI_LAUNCHERS = ("mpirun", "mpiexec")
+MPI_SWITCHES = {
+    "mlperf_mpi_oversubscribe": "--oversubscribe (Open MPI): auto = when a client gets more ranks than cores",
+    "mlperf_mpi_allow_run_as_root": "--allow-run-as-root (Open MPI): auto = when the launcher runs as root",
+}
+MPI_EXTRA_ARGS = "mlperf_mpi_extra_args"
 HEARTBEAT_SETTING = "run_phase_heartbeat_timeout"
 HEARTBEAT_DEFAULT = 180
 
@@ -267,6 +274,52 @@ def params_problems(params):
     return out
 
 
+def mpi_switch(value):
+    """An MPI switch (mlperf_mpi_oversubscribe, mlperf_mpi_allow_run_as_root) as None (auto: the plan decides),
+    True or False; ValueError for anything else."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("auto", "")):
+        return None
+    if is_boolean(value):
+        if isinstance(value, str):
+            return value.strip().lower() in TRUE_WORDS
+        return bool(value)
+    raise ValueError(value)
+
+
+def mpi_settings_problems(settings):
+    """The MPI launch settings present in ``settings`` (variable -> value): the launcher program, the switches
+    and the arguments added to every benchmark's MPI command line."""
+    out = []
+    if settings.get("mlperf_mpi_launcher") is not None and settings["mlperf_mpi_launcher"] not in MPI_LAUNCHERS:
+        out.append(_problem("mlperf_mpi_launcher", "mlperf_mpi_launcher is %s; allowed values are %s (both come with "
+                                                   "the MPI the mpi role provides)"
+                            % (_shown(settings["mlperf_mpi_launcher"]), ", ".join(MPI_LAUNCHERS)),
+                            "set mlperf_mpi_launcher to mpirun (the default) or mpiexec"))
+    for name, what in MPI_SWITCHES.items():
+        if name not in settings:
+            continue
+        try:
+            mpi_switch(settings[name])
+        except ValueError:
+            out.append(_problem(name, "%s is %s; it must be auto, true or false (%s)"
+                                % (name, _shown(settings[name]), what),
+                                "set %s to auto (the default), true or false" % name))
+    if settings.get(MPI_EXTRA_ARGS) is not None:
+        value = settings[MPI_EXTRA_ARGS]
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            out.append(_problem(MPI_EXTRA_ARGS, "%s is %s; it must be a list of separate arguments (each word of "
+                                                "the MPI command line its own item)" % (MPI_EXTRA_ARGS, _shown(value)),
+                                "write it as a list, e.g. %s: ['--mca', 'btl', 'tcp,self']" % MPI_EXTRA_ARGS))
+        else:
+            for position, item in enumerate(value):
+                if not isinstance(item, (str, int, float)) or isinstance(item, bool) or str(item) == "":
+                    out.append(_problem("%s[%d]" % (MPI_EXTRA_ARGS, position),
+                                        "%s[%d] is %s; every argument must be a non-empty string"
+                                        % (MPI_EXTRA_ARGS, position, _shown(item)),
+                                        "write each argument as text, e.g. '--bind-to' then 'none'"))
+    return out
+
+
 def mpi_host_problems(clients):
     """``clients``: [{host, mpi_host}]: two clients reached as one MPI host would run both ranks' share there."""
     seen, out = {}, []
@@ -352,6 +405,7 @@ def host_problems(settings):
     out.extend(nesting_problems({name: settings.get(name) for name in PATH_SETTINGS}))
     if "mlperf_params" in settings:
         out.extend(params_problems(settings["mlperf_params"]))
+    out.extend(mpi_settings_problems(settings))
     return out
 
 
@@ -438,6 +492,8 @@ def request_errors(req):
     clients = req.get("clients") if isinstance(req.get("clients"), list) else []
     clients = [c for c in clients if isinstance(c, dict)]
     out.extend(mpi_host_problems(clients))
+    mpi = req.get("mpi") if isinstance(req.get("mpi"), dict) else {}
+    out.extend(mpi_settings_problems(mpi.get("settings") or {}))
     if "processes_per_host" in req:
         out.extend(rank_problems(clients, req["processes_per_host"], "kvcache_processes_per_host"))
     elif "accelerators_per_host" in req:

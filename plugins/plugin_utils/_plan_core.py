@@ -16,6 +16,7 @@ Plain Python over plain dicts: the plans are JSON-able and unit-tested without A
 from __future__ import annotations
 
 import functools
+import posixpath
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _mpi
 from ansible_collections.mlperf.storage.plugins.plugin_utils import _inputs
@@ -170,15 +171,39 @@ class Planner:
         """Where the launcher writes the engine's workload files."""
         return "%s/%s" % (self.req["paths"]["work_dir"].rstrip("/"), CONFIG_DIR_NAME)
 
-    def mpi_argv(self, ranks, program, extra_args=None):
-        """The MPI command line that runs ``program`` on the rank layout, with the launcher's MPI."""
+    @property
+    def mpi_launch(self):
+        """The MPI launch as decided: {launcher (path), run_as_root, oversubscribe (None = as the layout needs),
+        extra_args (mlperf_mpi_extra_args, for every benchmark)}. The request's settings were checked first
+        (_inputs.request_errors), so they are well-formed here."""
         mpi = self.req["mpi"]
-        extra = list(mpi.get("extra_args") or []) if extra_args is None else list(extra_args)
+        settings = mpi.get("settings") or {}
+        name = settings.get("mlperf_mpi_launcher")
+        path = mpi.get("mpirun") or "%s/%s" % (self.bin_dir, name or "mpirun")
+        if name and posixpath.basename(path) != name:  # MPI was detected through the other launcher of its bin
+            path = posixpath.join(posixpath.dirname(path), name)
+        allow_root = _inputs.mpi_switch(settings.get("mlperf_mpi_allow_run_as_root"))
+        return {"launcher": path, "run_as_root": bool(mpi.get("run_as_root")) if allow_root is None else allow_root,
+                "oversubscribe": _inputs.mpi_switch(settings.get("mlperf_mpi_oversubscribe")),
+                "extra_args": [str(a) for a in settings.get("mlperf_mpi_extra_args") or []]}
+
+    def mpi_argv(self, ranks, program, extra_args=None):
+        """The MPI command line that runs ``program`` on the rank layout, with the launcher's MPI:
+        mlperf_mpi_extra_args, then the benchmark's own (``extra_args``, else the request's)."""
+        mpi = self.req["mpi"]
+        launch = self.mpi_launch
+        extra = launch["extra_args"] + (list(mpi.get("extra_args") or []) if extra_args is None else list(extra_args))
+        oversubscribe = ranks["oversubscribe"] if launch["oversubscribe"] is None else launch["oversubscribe"]
+        if (mpi["implementation"] == _mpi.OPENMPI and mpi.get("run_as_root") and not launch["run_as_root"]
+                and "root" not in self.reported):
+            self.reported.add("root")
+            self.warn("mlperf_mpi_allow_run_as_root is false but the launcher runs as root: Open MPI refuses to start "
+                      "unless OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 are set in its environment")
         try:
             return _mpi.build_mpi_command(mpi["implementation"], [tuple(h) for h in ranks["hosts"]], ranks["np"],
-                                          program, mpirun=mpi.get("mpirun") or self.bin_dir + "/mpirun",
-                                          env=self.rank_env, run_as_root=bool(mpi.get("run_as_root")),
-                                          oversubscribe=ranks["oversubscribe"], extra_args=extra or None)
+                                          program, mpirun=launch["launcher"],
+                                          env=self.rank_env, run_as_root=launch["run_as_root"],
+                                          oversubscribe=oversubscribe, extra_args=extra or None)
         except ValueError as exc:
             # the launcher's MPI is the mpi role's choice; anything else the plan adds comes from the extra args
             variable = ("mpi_implementation" if mpi["implementation"] not in _mpi.IMPLEMENTATIONS

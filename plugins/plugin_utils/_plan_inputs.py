@@ -32,10 +32,17 @@ def launcher_engine(launcher_vars):
             "lock_hash": env.get("lock_hash")}
 
 
+# The launcher's MPI launch settings (config role variables; absent = the default, decided by the plan).
+MPI_SETTINGS = ("mlperf_mpi_launcher", "mlperf_mpi_oversubscribe", "mlperf_mpi_allow_run_as_root",
+                "mlperf_mpi_extra_args")
+
+
 def launcher_mpi(launcher_vars, extra_args=None):
-    """The MPI the launcher answered with, and whether ranks run as root."""
+    """The MPI the launcher answered with, whether ranks run as root, the benchmark's own extra arguments and the
+    launcher's MPI launch settings as given (``settings``: checked by the plan, _inputs.mpi_settings_problems)."""
     facts = launcher_vars.get("ansible_facts", {}) or {}
     mpi_fact = facts.get("mlperf_mpi") or {}
+    settings = {name: launcher_vars.get(name) for name in MPI_SETTINGS if launcher_vars.get(name) is not None}
     return {"implementation": mpi_fact.get("implementation") or "mpich", "version": mpi_fact.get("version"),
             "mpirun": mpi_fact.get("mpirun"), "run_as_root": facts.get("user_id") == "root",
-            "extra_args": list(extra_args or [])}
+            "extra_args": list(extra_args or []), "settings": settings}

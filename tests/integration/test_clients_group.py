@@ -81,7 +81,9 @@ def assert_nothing_started(rc, out, dirs, *expected):
 def test_preflight_and_training_on_a_compute_group(tmp_path, dirs, embedded_env):
     """The second 'Done when' line of issue 14: no 'clients' group, the compute group named by an extra var."""
     inventory = write_inventory(tmp_path, {"compute": {"localhost": host()}})
-    settings = sizing(dirs, mlperf_clients_group="compute", python_env_dir=embedded_env)
+    # and the MPI launch chosen as upstream's --mpi-bin mpiexec, --mpi-params, --oversubscribe would (docs/migrating.md)
+    settings = sizing(dirs, mlperf_clients_group="compute", python_env_dir=embedded_env, mlperf_mpi_launcher="mpiexec",
+                      mlperf_mpi_extra_args=["-genv", "MLPERF_TEST_MARK", "issue14"], mlperf_mpi_oversubscribe=True)
 
     rc, out = run(tmp_path, "preflight.yml", inventory, settings, "preflight")
     assert rc == 0, out[-4000:]
@@ -97,6 +99,10 @@ def test_preflight_and_training_on_a_compute_group(tmp_path, dirs, embedded_env)
     check_manifest(leaf)
     meta = metadata(leaf)
     assert meta["num_processes"] == 1 and meta["args"]["hosts"] == ["localhost"]
+    argv = meta["executed_argv"]
+    assert argv[0] == os.path.join(embedded_env, "bin", "mpiexec"), argv
+    at = argv.index("MLPERF_TEST_MARK")
+    assert argv[at - 1:at + 2] == ["-genv", "MLPERF_TEST_MARK", "issue14"] and argv[at + 2].endswith("/dlio_benchmark")
     assert os.path.exists(os.path.join(leaf, "summary.json"))
 
 

@@ -141,10 +141,15 @@ def test_intelmpi_uses_bare_hosts_and_ppn():
     ]
 
 
-def test_intelmpi_uneven_slots_need_a_machinefile():
+def test_intelmpi_uneven_slots_are_one_argument_set_per_host_or_a_machinefile():
     hosts = [("node1", 2), ("node2", 1)]
-    with pytest.raises(ValueError, match="uneven slot counts.*hostfile="):
-        build_mpi_command("intelmpi", hosts, 3, ["hostname"])
+    assert build_mpi_command("intelmpi", hosts, 3, ["dlio", "x=1"], mpirun="/opt/impi/bin/mpiexec",
+                             env={"PATH": "/v/bin"}, extra_args=["-l"]) == [
+        "/opt/impi/bin/mpiexec", "-genv", "PATH", "/v/bin", "-l",
+        "-n", "2", "-host", "node1", "dlio", "x=1", ":", "-n", "1", "-host", "node2", "dlio", "x=1",
+    ]
+    with pytest.raises(ValueError, match="uneven slot counts.*one rank per slot \\(3\\), not np=4"):
+        build_mpi_command("intelmpi", hosts, 4, ["hostname"], oversubscribe=True)
     assert build_mpi_command("intelmpi", hosts, 3, ["hostname"], hostfile="/tmp/mf") == [
         "mpirun", "-n", "3", "-machinefile", "/tmp/mf", "hostname",
     ]
