@@ -131,3 +131,34 @@ def test_preflight_warns_per_host_with_the_hosts_own_count():
     problems = _preflight.evaluate(reports, launcher="n1", accelerators_per_host=2)
     cores = [(p["host"], p["message"]) for p in problems if p["check"] == "cores"]
     assert cores == [("n2", "8 simulated accelerators on 4 cores: ranks will share cores")]
+
+
+def test_the_plan_action_reads_each_clients_own_count_and_the_launchers_mpi_settings_from_hostvars():
+    """What the training role passes (one accelerators_per_host) and what hostvars hold, as the action reads them."""
+    from ansible_collections.mlperf.storage.plugins.action.training_plan import ActionModule
+
+    facts = {"memtotal_mb": 8192, "processor_nproc": 8}
+    hostvars = {
+        "node1": {"ansible_facts": dict(facts, user_id="root", mlperf_mpi={
+            "implementation": "openmpi", "version": "4.1.4", "mpirun": "/usr/bin/mpirun"}),
+            "mlperf_accelerators_per_host": "2", "mlperf_mpi_launcher": "mpiexec",
+            "mlperf_mpi_extra_args": ["--bind-to", "none"], "mlperf_mpi_allow_run_as_root": False},
+        "node2": {"ansible_facts": facts, "mlperf_accelerators_per_host": 5},
+        "node3": {"ansible_facts": facts},
+    }
+    args = dict(make_req(), clients=["node1", "node2", "node3"], clients_group="compute", launcher="node1",
+                division="open", allow_invalid=True, mpi_extra_args=["--mca", "btl", "tcp,self"],
+                accelerators_per_host=1)
+    for key in ("engine", "mpi"):
+        args.pop(key)
+    action = object.__new__(ActionModule)
+    req = action.request(dict(args), hostvars)
+    req["engine"] = make_req()["engine"]  # the launcher's lock header is not part of this test
+    plan = plan_training(req)
+    assert plan["errors"] == [], plan["errors"]
+    assert plan["rank_layout"]["hosts"] == [["node1", 2], ["node2", 5], ["node3", 1]] and plan["num_processes"] == 8
+    argv = plan["commands"]["run"]["argv"]
+    assert argv[:6] == ["/usr/bin/mpiexec", "-np", "8", "-host", "node1:2,node2:5,node3:1", "-x"]
+    assert "--allow-run-as-root" not in argv
+    at = argv.index("--bind-to")
+    assert argv[at:at + 5] == ["--bind-to", "none", "--mca", "btl", "tcp,self"]
