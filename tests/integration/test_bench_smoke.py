@@ -30,6 +30,7 @@ HANG_GUARD = 900  # seconds: a bench that never ends fails instead of blocking t
 SMOKED = {
     "multihost_scale.py": "test_multihost_scale",
     "provision_time.py": "test_provision_time",
+    "run_gap.py": "test_run_gap",
     "sampler_cost.py": "test_sampler_cost",
     "training_overhead.py": "test_training_overhead",
     "vectordb_throughput.py": "test_vectordb_throughput",
@@ -227,3 +228,23 @@ def test_training_overhead(embedded_env):
         assert values[label] > 0, (label, out)
     # the differences may be of either sign on a noisy machine; they must be numbers
     assert all(is_number(v) for v in values.values())
+
+
+def test_run_gap(embedded_env):
+    out = run_bench("run_gap.py", "--quick", "--runs", 2)
+    sizing = line_matching(r"^run set of 2 training runs, quick sizing \((\w+), (\d+) x (\d+) KiB files, (\d+) ranks, "
+                           r"(\d+) epochs\)$", out)
+    assert all(int(n) > 0 for n in sizing.groups()[1:]), sizing.groups()
+    values = {}
+    for label in ("idle engine time between runs, mean", "idle engine time between runs, max",
+                  "engine time of the runs (sum)", "playbook (preflight+plan+runs+verify)",
+                  "same DLIO command by hand, back to back", "ratio playbook / by hand", "overhead per run (s)"):
+        values[label] = float(line_matching(r"^%s\s+(-?\d+\.\d+)$" % re.escape(label), out).group(1))
+    for label in ("engine time of the runs (sum)", "playbook (preflight+plan+runs+verify)",
+                  "same DLIO command by hand, back to back", "ratio playbook / by hand"):
+        assert values[label] > 0, (label, out)
+    # an engine never starts before the previous one ended: a gap is never negative
+    assert values["idle engine time between runs, mean"] >= 0 and values["idle engine time between runs, max"] >= 0
+    gaps = line_matching(r"^gaps: (.+)$", out).group(1).split(", ")
+    assert len(gaps) == 1 and float(gaps[0]) >= 0
+    line_matching(r"^rule 2\.1\.18: ", out)
