@@ -176,6 +176,7 @@ def plan_checkpointing(planner, req):
     template = load_workload(model)
     engine = dict(req.get("engine") or {})
     generation = planner.generation()
+    planner.uneven_engine_problems(ranks, generation)
     name = workload_name(model)
     plan.update(edition=edition_name, division=division, model=model, accelerator=accelerator, num_processes=np,
                 split=bool(req.get("split")), checkpoint_folder=folder, config_dir=planner.config_dir,

@@ -53,6 +53,12 @@ def failure_message(label, errors):
     return "\n".join(lines)
 
 
+# Engine generations whose ranks size their per-host statistics from the rank count of their own host (DLIO 2.0.0's
+# StatsCounter: size // npernode): with uneven ranks per host the ranks pass buffers of different sizes to one MPI
+# Reduce and wait for each other for ever (seen with host:2,host:1 on the test hosts).
+UNEVEN_HANGS = ("pypi-2.0.0",)
+
+
 class Stop(Exception):
     """Raised by Planner.stop(): the rest of the plan needs what the problems so far are about."""
 
@@ -147,6 +153,22 @@ class Planner:
         per_client = [dict(c, ranks=counts[c["mpi_host"]]) for c in clients]
         return {"hosts": [list(h) for h in hosts_slots], "np": np,
                 "oversubscribe": oversubscribed(per_client, per_host)}
+
+    def uneven_engine_problems(self, ranks, generation, variable="mlperf_accelerators_per_host"):
+        """A problem when the clients' own counts differ and the engine cannot run such a layout; a warning when
+        the layout is uneven and the engine was not seen running one."""
+        if len(set(count for _, count in ranks["hosts"])) <= 1:
+            return
+        layout = ",".join("%s:%d" % tuple(h) for h in ranks["hosts"])
+        if generation in UNEVEN_HANGS:
+            self.fail(variable, "the clients have different rank counts (%s), but the engine of the launcher's "
+                                "environment (DLIO generation %s) sizes its per-host statistics from the rank count "
+                                "of each rank's own host: its ranks would wait for each other until the run timeout"
+                      % (layout, generation),
+                      "give every client the same %s (remove the host variables that differ)" % variable)
+        else:
+            self.warn("uneven ranks per host (%s): engine generation %s was not run with such a layout by this "
+                      "collection's tests (DLIO 2.0.0 hangs on it)" % (layout, generation))
 
     def generation(self):
         """The engine generation named by the launcher's environment lock."""

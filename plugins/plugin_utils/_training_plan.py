@@ -154,6 +154,7 @@ def plan_training(planner, req):
     # Engine generation: translate what means the same, refuse what the engine would silently ignore.
     engine = dict(req.get("engine") or {})
     generation = planner.generation()
+    planner.uneven_engine_problems(ranks, generation)
     adapted = {}
     for phase, tmpl, ovr in (("run", template, overrides), ("datagen", datagen_template, datagen_overrides)):
         result = _dlio.adapt_workload(tmpl, generation)

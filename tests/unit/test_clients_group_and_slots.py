@@ -14,7 +14,7 @@ from test_inputs import GOOD
 from test_kvcache_plan import request as kvcache_request
 from test_checkpointing_plan import request as checkpointing_request
 from test_preflight_evaluate import report as preflight_report
-from test_training_plan import client, make_req
+from test_training_plan import ENGINES, client, make_req
 
 
 def test_launcher_outside_a_group_of_another_name_names_that_group():
@@ -162,3 +162,22 @@ def test_the_plan_action_reads_each_clients_own_count_and_the_launchers_mpi_sett
     assert "--allow-run-as-root" not in argv
     at = argv.index("--bind-to")
     assert argv[at:at + 5] == ["--bind-to", "none", "--mca", "btl", "tcp,self"]
+
+
+def test_uneven_layouts_are_refused_for_the_engine_that_hangs_on_them_and_warned_for_the_others():
+    """DLIO 2.0.0 sizes per-host statistics from each rank's own host: ranks 'size // npernode' differ and one
+    MPI Reduce waits for ever (seen on the test hosts with host:2,host:1)."""
+    uneven = [own("node1", 2), own("node2", 1)]
+    plan = plan_training(make_req(division="open", allow_invalid=True, clients=uneven,
+                                  engine=dict(ENGINES["pypi-2.0.0"])))
+    [error] = [e for e in plan["errors"] if e["variable"] == "mlperf_accelerators_per_host"]
+    assert error["message"].startswith("the clients have different rank counts (node1:2,node2:1), but the engine of "
+                                       "the launcher's environment (DLIO generation pypi-2.0.0)")
+    assert error["fix"] == "give every client the same mlperf_accelerators_per_host (remove the host variables that differ)"
+    plan = plan_training(make_req(division="open", allow_invalid=True, clients=uneven))
+    assert plan["errors"] == []
+    assert any(w.startswith("uneven ranks per host (node1:2,node2:1): engine generation mlperf-v3.0")
+               for w in plan["warnings"])
+    even = plan_training(make_req(division="open", allow_invalid=True, clients=[own("node1", 2), own("node2", 2)],
+                                  engine=dict(ENGINES["pypi-2.0.0"])))
+    assert not any("different rank counts" in e["message"] for e in even["errors"])
