@@ -14,7 +14,10 @@ wall times and what the verifier said about rule 2.1.18 (training runs are conse
 --quick shrinks each run (16 files, 1 epoch) so that the fixed cost dominates: a smoke run, not the embedded sizing.
 
 Needs the provisioned embedded environment (line 1 of the README, or playbooks/provision.yml).
-Usage: .venv/bin/python bench/run_gap.py [--runs N] [--quick] [--extra KEY=VALUE ...]
+--compare runs the same invocation again with training_run_set=false (one run_phase per run, the flow before run
+sets) and prints its gaps and wall time beside the run set's, measured side by side in one bench run.
+
+Usage: .venv/bin/python bench/run_gap.py [--runs N] [--quick] [--compare] [--extra KEY=VALUE ...]
 """
 import argparse
 import glob
@@ -114,6 +117,9 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="runs in the measured run set (default 3)")
     parser.add_argument("--quick", action="store_true",
                         help="16 files and 1 epoch instead of the embedded sizing (a smoke run)")
+    parser.add_argument("--compare", action="store_true",
+                        help="also run the same invocation with training_run_set=false (one phase per run) and "
+                             "print its gaps beside the run set's")
     parser.add_argument("--extra", action="append", default=[], metavar="KEY=VALUE",
                         help="more -e for the measured playbook (for example training_telemetry=false)")
     args = parser.parse_args()
@@ -136,8 +142,15 @@ def main():
             sys.exit("expected %d new runs, found %d" % (args.runs, len(metas)))
         gaps = gaps_of(metas)
         engine = sum(m["runtime"] for m in metas)
-        hand = by_hand(metas[0], tree, args.runs)
         issues = rule_issues(tree, "2.1.18")
+        hand = by_hand(metas[0], tree, args.runs)
+        phases = None
+        if args.compare:  # the same invocation, one run_phase per run, into a tree of its own
+            shutil.rmtree(os.path.join(tree, "results"))
+            os.makedirs(os.path.join(tree, "results"))
+            phases_wall = playbook(tree, sizing, "-e", "mlperf_runs=%d" % args.runs, "-e", "training_run_set=false",
+                                   *extra)
+            phases = (gaps_of(run_metadata(tree)), phases_wall, rule_issues(tree, "2.1.18"))
         print()
         dataset, train = metas[0]["parameters"]["dataset"], metas[0]["parameters"]["train"]
         print("run set of %d training runs, %s sizing (%s, %d x %d KiB files, %d ranks, %d epochs)" % (
@@ -151,6 +164,12 @@ def main():
         print("%-48s %8.1f" % ("same DLIO command by hand, back to back", hand))
         print("%-48s %8.2f" % ("ratio playbook / by hand", wall / hand))
         print("%-48s %8.1f" % ("overhead per run (s)", (wall - hand) / args.runs))
+        if phases:
+            print("%-48s %8.2f" % ("one phase per run: idle time between runs, mean", statistics.mean(phases[0])))
+            print("%-48s %8.2f" % ("one phase per run: idle time between runs, max", max(phases[0])))
+            print("%-48s %8.1f" % ("one phase per run: playbook", phases[1]))
+            print("one phase per run: rule 2.1.18: %s" % ("; ".join("%s %s" % i for i in phases[2])
+                                                          or "no issue recorded"))
         print("gaps: %s" % ", ".join("%.2f" % g for g in gaps))
         if issues:
             for validation, message in issues:

@@ -61,6 +61,9 @@ KILL_GRACE_SECONDS = 10.0
 # when its run directory is reserved). Cleanup signals only processes whose environment carries the token of
 # a run it owns: never another playbook's ranks on a shared machine, never a `tail -f` of a log.
 RUN_ID_VAR = "MLPERF_STORAGE_RUN_ID"
+# The runs of a run set (``_engine_set``) also carry the set's identity: when the launcher is cut off, the
+# controller can stop the ranks of whichever run of the set was running without learning its run identity first.
+RUN_SET_VAR = "MLPERF_STORAGE_RUN_SET"
 
 
 def kill_group(pgid, grace=KILL_GRACE_SECONDS, leader=None):
@@ -235,14 +238,15 @@ def _ancestors():
     return pids
 
 
-def run_id_of(pid, proc_root="/proc"):
-    """The ``RUN_ID_VAR`` value in the environment of ``pid`` (None when absent or unreadable)."""
+def run_id_of(pid, proc_root="/proc", var=RUN_ID_VAR):
+    """The ``var`` value (the run identity by default) in the environment of ``pid`` (None when absent or
+    unreadable)."""
     try:
         with open(os.path.join(proc_root, str(pid), "environ"), "rb") as handle:
             environ = handle.read()
     except OSError:
         return None
-    prefix = RUN_ID_VAR.encode() + b"="
+    prefix = var.encode() + b"="
     for entry in environ.split(b"\0"):
         if entry.startswith(prefix):
             return entry[len(prefix):].decode("utf-8", "replace")
@@ -250,8 +254,9 @@ def run_id_of(pid, proc_root="/proc"):
 
 
 def processes_carrying(run_ids, proc_root="/proc"):
-    """Pids (of this user) whose environment carries one of ``run_ids``, except this process and its
-    ancestors. A token shorter than 8 characters matches nothing: it could not be unique to a run."""
+    """Pids (of this user) whose environment carries one of ``run_ids`` (as the run identity, or as the identity of
+    the run set it belongs to), except this process and its ancestors. A token shorter than 8 characters matches
+    nothing: it could not be unique to a run."""
     wanted = set(r for r in (run_ids or []) if isinstance(r, str) and len(r) >= 8)
     if not wanted:
         return []
@@ -266,7 +271,7 @@ def processes_carrying(run_ids, proc_root="/proc"):
                 continue
         except OSError:
             continue
-        if run_id_of(name, proc_root) in wanted:
+        if run_id_of(name, proc_root) in wanted or run_id_of(name, proc_root, RUN_SET_VAR) in wanted:
             found.append(int(name))
     return sorted(found)
 

@@ -50,17 +50,20 @@ def not_started(status):
 
 def run_set(base, runs, argv, stdout_name, stderr_name, set_status_path, env=None, cwd=None, timeout=None,
             pid_template=None, heartbeat_path=None, heartbeat_timeout=None, stop_path=None, phase_files=None,
-            phase_prefix="run", reserve=None, engine=None, clock=time.time):
+            phase_prefix="run", set_id=None, reserve=None, engine=None, clock=time.time):
     """Run ``runs`` engine runs back to back; write and return the set status.
 
     ``argv``: the engine command with ``@RUN_DIR@`` where each run's directory goes. ``stdout_name`` and
     ``stderr_name``: log names inside each run directory. ``pid_template``: the per-run pid file with ``%s`` for
     the run's timestamp. ``phase_files``: label files of samplers on this host, set to ``<phase_prefix>_<ts>`` when
-    a run starts (the label telemetry gives a run today). ``reserve``/``engine``: injectable for tests.
+    a run starts (the label telemetry gives a run today). ``set_id``: the set's identity, put into every engine's
+    environment as ``_engine.RUN_SET_VAR`` next to its run identity. ``reserve``/``engine``: injectable for tests.
     """
     reserve = reserve or _results.reserve_run_dir
     engine = engine or _engine.run_engine
-    status = {"schema": SET_SCHEMA, "base": base, "runs_planned": int(runs), "runs": [], "state": "running",
+    if set_id:
+        env = dict(env or {}, **{_engine.RUN_SET_VAR: set_id})
+    status = {"schema": SET_SCHEMA, "set_id": set_id, "base": base, "runs_planned": int(runs), "runs": [], "state": "running",
               "start": _engine.iso_now(), "end": None, "stopped_by": None, "failed_run": None, "error": None,
               "not_started": []}
 

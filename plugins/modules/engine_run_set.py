@@ -64,6 +64,13 @@ options:
     type: list
     elements: path
     default: []
+  set_id:
+    description:
+      - The set's identity (a random token of at least 8 characters). Every engine of the set carries it as
+        C(MLPERF_STORAGE_RUN_SET) next to its own C(MLPERF_STORAGE_RUN_ID), so M(mlperf.storage.engine_stop) given
+        it in O(mlperf.storage.engine_stop#module:run_ids) stops the ranks of whichever run was running, even when
+        the launcher cannot be asked which one that was.
+    type: str
   phase_prefix:
     description: First part of the phase label of each run (the command, for example C(run)).
     type: str
@@ -155,6 +162,7 @@ def main():
             stop_file=dict(type="path"),
             phase_files=dict(type="list", elements="path", default=[]),
             phase_prefix=dict(type="str", default="run"),
+            set_id=dict(type="str"),
             chdir=dict(type="path"),
             env=dict(type="dict", default={}),
             timeout=dict(type="int", default=0),
@@ -171,6 +179,9 @@ def main():
     if p["heartbeat_timeout"] and not p["heartbeat_file"]:
         module.fail_json(msg="heartbeat_timeout is %s but heartbeat_file is not set; give the file that "
                          "engine_set_wait touches, or set heartbeat_timeout: 0" % p["heartbeat_timeout"])
+    if p["set_id"] is not None and len(p["set_id"]) < 8:
+        module.fail_json(msg="set_id '%s' is too short to be unique to one run set (at least 8 characters)"
+                         % p["set_id"])
     if p["pid_file"] and p["pid_file"].count("%s") != 1:
         module.fail_json(msg="pid_file must hold %%s exactly once, where each run's timestamp goes (got %s)"
                          % p["pid_file"])
@@ -184,7 +195,7 @@ def main():
         p["base"], p["runs"], p["argv"], p["stdout"], p["stderr"], p["set_status_file"], env=env, cwd=p["chdir"],
         timeout=p["timeout"] or None, pid_template=p["pid_file"], heartbeat_path=p["heartbeat_file"],
         heartbeat_timeout=p["heartbeat_timeout"] or None, stop_path=p["stop_file"], phase_files=p["phase_files"],
-        phase_prefix=p["phase_prefix"])
+        phase_prefix=p["phase_prefix"], set_id=p["set_id"])
     result = dict(changed=True, **status)
     if status["stopped_by"]:
         module.fail_json(msg="run set stopped (%s): %s" % (status["stopped_by"], status["error"]), **result)

@@ -24,7 +24,8 @@ options:
     type: path
   run_ids:
     description: Identities of the runs whose processes are stopped (tokens of at least 8 characters; shorter
-      ones match nothing). Empty means nothing is stopped.
+      ones match nothing), or of run sets (M(mlperf.storage.engine_run_set) O(mlperf.storage.engine_run_set#module:set_id),
+      carried as C(MLPERF_STORAGE_RUN_SET)). Empty means nothing is stopped.
     type: list
     elements: str
     default: []

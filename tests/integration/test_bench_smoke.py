@@ -231,7 +231,7 @@ def test_training_overhead(embedded_env):
 
 
 def test_run_gap(embedded_env):
-    out = run_bench("run_gap.py", "--quick", "--runs", 2)
+    out = run_bench("run_gap.py", "--quick", "--runs", 2, "--compare")
     sizing = line_matching(r"^run set of 2 training runs, quick sizing \((\w+), (\d+) x (\d+) KiB files, (\d+) ranks, "
                            r"(\d+) epochs\)$", out)
     assert all(int(n) > 0 for n in sizing.groups()[1:]), sizing.groups()
@@ -248,3 +248,7 @@ def test_run_gap(embedded_env):
     gaps = line_matching(r"^gaps: (.+)$", out).group(1).split(", ")
     assert len(gaps) == 1 and float(gaps[0]) >= 0
     line_matching(r"^rule 2\.1\.18: ", out)
+    for label in ("one phase per run: idle time between runs, mean", "one phase per run: idle time between runs, max",
+                  "one phase per run: playbook"):
+        assert float(line_matching(r"^%s\s+(-?\d+\.\d+)$" % re.escape(label), out).group(1)) >= 0, (label, out)
+    line_matching(r"^one phase per run: rule 2\.1\.18: ", out)

@@ -238,3 +238,26 @@ def test_not_started_note():
     note = _run_set.not_started_note(set_status([0, 1], planned=4), "run")
     assert note.startswith("run 3, 4 of 4 not started")
     assert _run_set.not_started_note({"runs_planned": 2, "runs": []}, "run").startswith("run 1, 2 of 2")
+
+
+def test_every_engine_of_a_set_carries_the_set_identity_and_engine_stop_finds_it(tmp_path):
+    import subprocess
+
+    engine = FakeEngine([0, 0])
+    _engine_set.run_set(str(tmp_path / "run"), 2, ["true"], "o", "e", str(tmp_path / "set.json"),
+                        env={"A": "1"}, set_id="runset_20261205_070000_abcdefgh", reserve=stamps(), engine=engine)
+    assert all(call["env"] == {"A": "1", _engine.RUN_SET_VAR: "runset_20261205_070000_abcdefgh"}
+               for call in engine.calls)
+    # a rank whose run identity the controller never learned is found by the set's identity, and only by it
+    child = subprocess.Popen(["sleep", "30"], env=dict(os.environ, **{_engine.RUN_ID_VAR: "20261205_070001-ffff",
+                                                                      _engine.RUN_SET_VAR: "runset_xyz_12345678"}))
+    try:
+        assert _engine.processes_carrying(["runset_xyz_12345678"]) == [child.pid]
+        assert _engine.processes_carrying(["runset_other_1234"]) == []
+        found = _engine.stop_engine(run_ids=["runset_xyz_12345678"], grace=5)
+        assert found["processes"] == [child.pid]
+        assert child.wait(10) != 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
