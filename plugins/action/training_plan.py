@@ -15,6 +15,8 @@ class ActionModule(PlanAction):
     ARGUMENT_SPEC = argument_spec(dict(
         client_memory_gb=dict(type="float", default=0),
         runs=dict(type="int", default=0),
+        datagen_processes=dict(type="int", default=0),
+        datagen_only=dict(type="bool", default=False),
     ), dlio=True)
 
     def request(self, args, hostvars):

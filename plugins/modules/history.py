@@ -37,7 +37,7 @@ options:
   benchmark:
     description: With O(state=present), the benchmark the playbook ran (its playbook follows from it).
     type: str
-    choices: [training, checkpointing, kv_cache, vector_database]
+    choices: [training, training_datagen, checkpointing, kv_cache, vector_database]
   hosts:
     description: With O(state=present), the hosts of the play.
     type: list

@@ -33,6 +33,19 @@ options:
     description: Number of runs; 0 uses the edition's count.
     type: int
     default: 0
+  datagen_processes:
+    description:
+      - Ranks of the data generation, spread over the clients in order as evenly as they go (upstream
+        C(training datagen --num-processes)); 0 uses the run's layout. The dataset (its files and their sizes) is
+        the same whatever rank count writes it, so a dataset generated with another count still matches the run.
+    type: int
+    default: 0
+  datagen_only:
+    description:
+      - Plan for data generation alone (C(playbooks/datagen.yml)), which adds no run to the results tree, so the
+        runs already in the controller's tree and the run count are not held against it.
+    type: bool
+    default: false
   paths:
     description:
       - C(data_dir), C(results_dir), C(work_dir) and C(venv_bin) on the clients.

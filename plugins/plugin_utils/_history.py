@@ -25,6 +25,7 @@ HISTORY_DIR = ".mlperf-history"
 # The playbook that runs each benchmark (the results lock's results_benchmark names the benchmark).
 PLAYBOOKS = {
     "training": "run_training",
+    "training_datagen": "datagen",  # the training dataset generated on its own
     "checkpointing": "run_checkpointing",
     "kv_cache": "run_kvcache",
     "vector_database": "run_vectordb",

@@ -28,6 +28,11 @@ def run_metadata(plan, command, run_dir, timestamp, status=None, telemetry=None,
     )
     if command == "datagen":
         base["parameters"] = copy.deepcopy(plan["datagen_parameters"])
+        # data generation may run with its own rank count (training_datagen_processes)
+        ranks = plan["commands"]["datagen"].get("num_processes")
+        if ranks:
+            base["num_processes"] = ranks
+            base["args"]["num_processes"] = ranks
         base["override_parameters"] = {k: v for k, v in plan["overrides"].items() if k.startswith("dataset.")}
     if command == "datasize":
         base["parameters"].setdefault("dataset", {}).update(

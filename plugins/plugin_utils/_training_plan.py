@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize, _dlio, _workloads
+from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize, _dlio, _inputs, _plan_core, _workloads
 from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_core import GIB, RUN_DIR_TOKEN, plan_function
 
 _flatten = _workloads.flatten
@@ -178,15 +178,21 @@ def plan_training(planner, req):
     planner.reported.update(refused)
     plan["engine"] = dict(engine, translations=adapted["run"]["translations"])
 
-    # MPI commands, with the run directory filled in per run.
+    # MPI commands, with the run directory filled in per run. Data generation may have a layout of its own
+    # (upstream datagen --num-processes): the dataset is the same whatever the rank count that writes it.
+    before = len(planner.errors)
+    datagen_ranks = datagen_layout(planner, clients, req.get("datagen_processes"), ranks)
+    planner.stop(since=before)
+    if datagen_ranks is not ranks:
+        planner.uneven_engine_problems(datagen_ranks, generation, variable="training_datagen_processes")
     commands = {}
-    for phase, name in (("run", _workloads.workload_name(model, accelerator)),
-                        ("datagen", _workloads.datagen_workload_name(model))):
+    for phase, name, layout in (("run", _workloads.workload_name(model, accelerator), ranks),
+                                ("datagen", _workloads.datagen_workload_name(model), datagen_ranks)):
         program = _dlio.hydra_argv(planner.bin_dir + "/dlio_benchmark", name, RUN_DIR_TOKEN, planner.config_dir,
                                    adapted[phase]["overrides"])
-        commands[phase] = planner.mpi_command(ranks, program, workload_name=name,
-                                              workload=adapted[phase]["workload"])
-    plan.update(commands=commands, config_dir=planner.config_dir, rank_layout=ranks)
+        commands[phase] = planner.mpi_command(layout, program, workload_name=name,
+                                              workload=adapted[phase]["workload"], num_processes=layout["np"])
+    plan.update(commands=commands, config_dir=planner.config_dir, rank_layout=ranks, datagen_rank_layout=datagen_ranks)
 
     rules = _workloads.edition_rules(edition)
     runs = int(req.get("runs") or 0) or int(rules["runs"]["warmup"]) + int(rules["runs"]["measured"])
@@ -212,9 +218,32 @@ def plan_training(planner, req):
     plan["metadata_base"] = metadata
     classification = planner.classify(metadata)
     plan["classification"] = classification
-    planner.run_count_problems(classification, runs, req.get("existing_runs"))
+    if not req.get("datagen_only"):  # data generation alone adds no run to the tree
+        planner.run_count_problems(classification, runs, req.get("existing_runs"))
     planner.classification_problems(
         classification, lambda issue, verdict: _describe(issue, verdict, datasize["required_files"], division))
+
+
+def datagen_layout(planner, clients, processes, run_ranks):
+    """The rank layout of data generation: the run's (``processes`` 0 or unset), or ``processes`` ranks spread over
+    the clients in order, as evenly as they go (the first ones take one more; a client left without a rank is left
+    out). A bad count is a problem naming training_datagen_processes."""
+    if processes in (None, "", 0, "0"):
+        return run_ranks
+    number = _inputs.as_int(processes)
+    if number is None or number < 1:
+        planner.fail("training_datagen_processes", "training_datagen_processes is %s; it must be a whole number of "
+                     "at least 1" % _inputs.shown(processes),
+                     "set training_datagen_processes to the number of data generation processes, or 0 for the "
+                     "run's own layout")
+        return run_ranks
+    hosts = [c["mpi_host"] for c in clients]
+    base, extra = divmod(number, len(hosts))
+    counts = [base + (1 if i < extra else 0) for i in range(len(hosts))]
+    used = [(host, count) for host, count in zip(hosts, counts) if count]
+    per_client = [dict(c, ranks=count) for c, count in zip(clients, counts) if count]
+    return {"hosts": [list(h) for h in used], "np": number,
+            "oversubscribe": _plan_core.oversubscribed(per_client, base)}
 
 
 def planned_metadata(planner, plan):
