@@ -26,7 +26,9 @@ options:
   settings:
     description:
       - The benchmark settings (keys of C(_vectordb.plan_vectordb)), for example C(server_mode), C(client),
-        C(index_type), C(dimension), C(num_vectors), C(mode), C(runtime), C(queries), C(processes).
+        C(index_type), C(dimension), C(num_vectors), C(mode), C(runtime), C(queries), C(processes), C(steps)
+        (V(load) and/or V(search); the plan's C(steps) and C(collection_record), the load settings the load records
+        on the collection and a search without a load expects there).
     type: dict
     required: true
   runs:

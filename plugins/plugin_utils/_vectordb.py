@@ -38,6 +38,11 @@ SERVER_MODES = {"embedded": "milvus-lite", "external": "milvus"}
 CLIENTS = ("builtin", "vdbbench")
 METRICS = ("COSINE", "L2", "IP")
 MODES = ("timed", "query_count")
+STEPS = ("load", "search")  # vectordb_steps: the load (datagen) and the search runs, either alone or both
+# The settings that make a loaded collection what a search run expects (its vectors, hence the ground truth, and
+# its index); recorded on the collection by the load and compared by a search-only play (collection_record).
+RECORD_KEYS = ("num_vectors", "dimension", "distribution", "seed", "chunk_size", "num_shards", "index_type",
+               "metric_type", "index_params")
 
 _COLLECTION_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -79,6 +84,12 @@ def _dataset(settings):
             "--output-dir", RUN_DIR_TOKEN]
 
 
+def collection_record(settings):
+    """What the load records on the collection (as JSON, beside the ownership mark): the settings a later
+    search-only play must find there, since its ground truth is regenerated from them."""
+    return json.dumps({key: settings[key] for key in RECORD_KEYS}, sort_keys=True)
+
+
 def client_load_argv(python, script, settings):
     """Our client's load phase: create the collection with its index, insert, wait for the index.
 
@@ -86,7 +97,8 @@ def client_load_argv(python, script, settings):
     dropped with vectordb_drop_existing, by roles/vectordb before the load (check-collection)."""
     return ([python, script, "load"] + _connection(settings) + _dataset(settings) +
             ["--batch-size", str(settings["load_batch_size"]), "--num-shards", str(settings["num_shards"]),
-             "--index-params", json.dumps(settings["index_params"], sort_keys=True)])
+             "--index-params", json.dumps(settings["index_params"], sort_keys=True),
+             "--record", collection_record(settings)])
 
 
 def client_search_argv(python, script, settings):
@@ -228,6 +240,16 @@ def _settings(req, edition, errors):
         errors.append(problem("vectordb_collection", "vectordb_collection %r is not a Milvus collection name"
                              % collection, "use letters, digits and underscores, starting with a letter"))
     s["collection"] = collection
+    steps = req.get("steps")
+    steps = list(STEPS) if steps is None else steps
+    if (not isinstance(steps, (list, tuple)) or not steps or any(step not in STEPS for step in steps)
+            or len(set(map(str, steps))) != len(steps)):
+        errors.append(problem("vectordb_steps", "vectordb_steps is %s; it must be a list of the steps to take, "
+                              "load and/or search" % json.dumps(steps),
+                              "use [load, search] (the default: load the collection, then search it), [load] (only "
+                              "load), or [search] (search the collection an earlier load left on the database)"))
+        steps = list(STEPS)
+    s["steps"] = [step for step in STEPS if step in steps]
     if s["search_ef"] and s["k"] and index in ("HNSW", "HNSW_SQ", "DISKANN", "AISAQ") and s["search_ef"] < s["k"]:
         errors.append(problem("vectordb_search_ef", "vectordb_search_ef (%d) is below vectordb_recall_k (%d); a %s "
                              "search keeps only ef candidates, so recall@k would be meaningless"
@@ -378,6 +400,7 @@ def plan_vectordb(planner, req):
                    server_data_dir=data_dir + "/vectordb/milvus-lite"),
         commands={"datagen": {"argv": datagen_argv, "launcher_env": env},
                   "run": {"argv": run_argv, "launcher_env": env}},
+        steps=settings["steps"], collection_record=collection_record(settings),
         server={"argv": server_argv(planner.bin_dir, data_dir + "/vectordb/milvus-lite", settings["port"])}
         if mode == "embedded" else None,
         engine=dict(req.get("engine") or {}, name=backend, client=client, translations=[]),

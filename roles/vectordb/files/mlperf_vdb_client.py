@@ -14,6 +14,9 @@ Subcommands:
   check-collection
           before the load: may the collection name be used? Reports it free, ours (to be replaced), or
           refuses a collection this client did not create (exit code 5) unless --drop-existing, which drops it
+          With --expect (a search without a load, vectordb_steps [search]): nothing is dropped; the collection
+          must exist, carry the mark and the load settings --expect gives, and hold every vector (exit code 5
+          otherwise)
   mark    put the ownership mark on a collection another client (the upstream load-vdb) created for this run
   search  compute exact ground truth (numpy brute force over the same seeded vectors), measure recall@k,
           then drive K search processes for a fixed time or a fixed number of queries and write
@@ -55,6 +58,8 @@ QUERY_STREAM = 1  # seed stream of the query vectors; stream 0 is the collection
 OWNER_PROPERTY = "mlperf_storage_created_by"
 OWNER_VALUE = "mlperf.storage vector database client"
 OWNER_DESCRIPTION = "mlperf.storage benchmark collection"
+# Beside the mark, the load's settings (JSON, from the plan): a search without a load compares them with its own.
+RECORD_PROPERTY = "mlperf_storage_load"
 
 
 class ClientError(Exception):
@@ -241,6 +246,42 @@ def existing_collection_action(exists, ours, drop_existing):
     if ours:
         return "replace"
     return "drop_foreign" if drop_existing else "refuse"
+
+
+def search_readiness(uri, collection, exists, description, expected, num_vectors):
+    """May a search without a load use this collection? -> None, or why not (and the way on).
+
+    Only a collection this client loaded, with the load settings the search expects (its ground truth is
+    regenerated from them) and every vector, is searched; nothing is ever dropped or changed here."""
+    load_again = ("run the load first (vectordb_steps: [load] or [load, search]), or search with the settings it "
+                  "was loaded with")
+    if not exists:
+        return "collection %s does not exist on the Milvus at %s, so there is nothing to search; %s" % (
+            collection, uri, load_again)
+    if not created_by_us(description):
+        return ("collection %s on the Milvus at %s was not loaded by mlperf.storage (it carries no %s mark): its "
+                "vectors are not the seeded ones the recall is measured against, so it is not searched (and was not "
+                "changed). Load the benchmark collection under another name (vectordb_collection)"
+                % (collection, uri, OWNER_PROPERTY))
+    properties = description.get("properties") or {}
+    try:
+        recorded = json.loads(properties.get(RECORD_PROPERTY) or "null")
+    except ValueError:
+        recorded = None
+    if not isinstance(recorded, dict):
+        return ("collection %s on the Milvus at %s carries no record of the settings it was loaded with (an earlier "
+                "version of mlperf.storage loaded it); %s" % (collection, uri, load_again))
+    differ = sorted(key for key in set(recorded) | set(expected) if recorded.get(key) != expected.get(key))
+    if differ:
+        return ("collection %s on the Milvus at %s was loaded with other settings (%s); %s" % (
+            collection, uri, ", ".join("%s %s, not %s" % (key, json.dumps(recorded.get(key)),
+                                                          json.dumps(expected.get(key))) for key in differ),
+            load_again))
+    rows = description.get("row_count")
+    if rows is not None and rows < num_vectors:
+        return "collection %s on the Milvus at %s holds %d vectors, not %d; %s" % (
+            collection, uri, rows, num_vectors, load_again)
+    return None
 
 
 def refusal_message(uri, collection, description=None):
@@ -485,27 +526,45 @@ def settle_existing(client, args, drop_existing):
     return action
 
 
-def mark_collection(client, collection):
+def _marks(record=None):
+    """The collection properties of a collection this client loaded: the mark, and the load's settings."""
+    marks = {OWNER_PROPERTY: OWNER_VALUE}
+    if record:
+        marks[RECORD_PROPERTY] = record
+    return marks
+
+
+def mark_collection(client, collection, record=None):
     """Put the ownership mark on a collection; False when the server does not keep properties."""
     try:
-        client.alter_collection_properties(collection, properties={OWNER_PROPERTY: OWNER_VALUE})
+        client.alter_collection_properties(collection, properties=_marks(record))
     except Exception:
         return False
     return created_by_us(_describe(client, collection))
 
 
-def _create_marked(client, name, schema, **kwargs):
+def _create_marked(client, name, schema, record=None, **kwargs):
     """Create a collection carrying the ownership mark (as a property at creation, else set right after)."""
     try:
-        client.create_collection(name, schema=schema, properties={OWNER_PROPERTY: OWNER_VALUE}, **kwargs)
+        client.create_collection(name, schema=schema, properties=_marks(record), **kwargs)
     except TypeError:  # a pymilvus without properties= on create_collection
         client.create_collection(name, schema=schema, **kwargs)
-    if not created_by_us(_describe(client, name)) and not mark_collection(client, name):
+    if not created_by_us(_describe(client, name)) and not mark_collection(client, name, record):
         log("warning: the server keeps no mark on collection %s; a later load will ask before dropping it" % name)
 
 
 def cmd_check_collection(args):
     client = connect(args)
+    if args.expect is not None:
+        exists = client.has_collection(args.collection)
+        description = _describe(client, args.collection) if exists else {}
+        refusal = search_readiness(_uri(args), args.collection, exists, description, args.expect,
+                                   int(args.expect.get("num_vectors") or 0))
+        if refusal:
+            raise ClientError(refusal, EXIT_FOREIGN)
+        print(json.dumps({"uri": _uri(args), "collection": args.collection, "action": "search",
+                          "rows": description.get("row_count")}))
+        return EXIT_OK
     action = settle_existing(client, args, args.drop_existing)
     print(json.dumps({"uri": _uri(args), "collection": args.collection, "action": action}))
     return EXIT_OK
@@ -516,7 +575,7 @@ def cmd_mark(args):
     if not client.has_collection(args.collection):
         raise ClientError("collection %s does not exist at %s; nothing to mark" % (args.collection, _uri(args)),
                           EXIT_USAGE)
-    marked = mark_collection(client, args.collection)
+    marked = mark_collection(client, args.collection, args.record)
     print(json.dumps({"uri": _uri(args), "collection": args.collection, "marked": marked}))
     return EXIT_OK
 
@@ -577,7 +636,7 @@ def cmd_load(args):
                 client.drop_collection(probe)
         except Exception:  # cleanup only; the original error is the one to report
             pass
-    _create_marked(client, args.collection, schema, num_shards=args.num_shards)
+    _create_marked(client, args.collection, schema, record=args.record, num_shards=args.num_shards)
     log("created collection %s (dimension %d, metric %s); index %s %s accepted" % (
         args.collection, args.dimension, args.metric_type, args.index_type, json.dumps(index_params)))
 
@@ -858,6 +917,16 @@ def _positive(text):
     return value
 
 
+def _json_object(text):
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("not JSON: %s" % exc)
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, got %s" % text)
+    return value
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog=PROG, description="mlperf.storage vector database client")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -900,15 +969,20 @@ def build_parser():
     load.add_argument("--drop-existing", "--force", dest="drop_existing", action="store_true",
                       help="also drop an existing collection of that name that this client did not create")
     load.add_argument("--report-interval", type=float, default=10.0)
+    load.add_argument("--record", help="the load's settings (JSON) to record on the collection for later searches")
 
     check = command("check-collection", "may the collection name be loaded into? (before the load)",
                     cmd_check_collection, common)
     check.add_argument("--collection", required=True)
     check.add_argument("--drop-existing", action="store_true",
                        help="drop an existing collection of that name that this client did not create")
+    check.add_argument("--expect", type=_json_object, default=None,
+                       help="a search without a load: the load settings (JSON) the collection must carry; "
+                            "nothing is dropped")
 
     mark = command("mark", "mark a collection loaded by another client for this run as ours", cmd_mark, common)
     mark.add_argument("--collection", required=True)
+    mark.add_argument("--record", help="the load's settings (JSON) to record on the collection")
 
     search = command("search", "measure recall and search throughput", cmd_search, common, dataset)
     search.add_argument("--processes", type=_positive, default=1)
