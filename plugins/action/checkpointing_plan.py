@@ -13,6 +13,8 @@ class ActionModule(PlanAction):
     ARGUMENT_SPEC = argument_spec(dict(
         split=dict(type="bool", default=False),
         checkpoint_folder=dict(type="str", required=True),
+        num_checkpoints_write=dict(type="int", default=10),
+        num_checkpoints_read=dict(type="int", default=10),
     ), dlio=True)
 
     def plan(self, req):

@@ -32,6 +32,18 @@ options:
     description: Directory on the storage under test; the model's checkpoints go to C(<checkpoint_folder>/<model>).
     type: str
     required: true
+  num_checkpoints_write:
+    description:
+      - Checkpoints written (the write phase's with O(split)). CLOSED allows only 10; OPEN any count, 0 for a
+        read-only run.
+    type: int
+    default: 10
+  num_checkpoints_read:
+    description:
+      - Checkpoints read (the read phase's with O(split)). CLOSED allows only 10; OPEN any count, 0 for a
+        write-only run. Not both 0; with O(split) neither.
+    type: int
+    default: 10
   paths:
     description: C(results_dir), C(controller_results_dir), C(work_dir) and C(venv_bin).
     type: dict

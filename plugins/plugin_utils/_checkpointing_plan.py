@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize, _dlio, _workloads
+from ansible_collections.mlperf.storage.plugins.plugin_utils import _datasize, _dlio, _inputs, _workloads
 from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_core import (
     GIB, RUN_DIR_TOKEN, plan_function, problem)
 
@@ -41,11 +41,48 @@ def load_workload(model):
     return _workloads.read_workload(workload_name(model) + ".yaml", "checkpointing %s" % model)
 
 
-def phase_counts(split):
+def phase_counts(split, writes=CHECKPOINTS_PER_PHASE, reads=CHECKPOINTS_PER_PHASE):
     """[(phase name, writes, reads)]: one combined invocation, or write-only then read-only (rules.md §4.3)."""
     if split:
-        return [("write", CHECKPOINTS_PER_PHASE, 0), ("read", 0, CHECKPOINTS_PER_PHASE)]
-    return [("run", CHECKPOINTS_PER_PHASE, CHECKPOINTS_PER_PHASE)]
+        return [("write", writes, 0), ("read", 0, reads)]
+    return [("run", writes, reads)]
+
+
+COUNT_VARIABLES = (("num_checkpoints_write", "checkpointing_num_checkpoints_write"),
+                   ("num_checkpoints_read", "checkpointing_num_checkpoints_read"))
+
+
+def checkpoint_counts(planner, req, division):
+    """(writes, reads) of the plan: 10 each unless set, and other counts only in OPEN/WHATIF (rules Table 3: CLOSED
+    writes and reads exactly 10, split into two invocations at most); problems name the variable."""
+    counts = {}
+    for key, variable in COUNT_VARIABLES:
+        raw = req.get(key)
+        value = CHECKPOINTS_PER_PHASE if raw is None else _inputs.as_int(raw)
+        if value is None or value < 0:
+            planner.fail(variable, "%s is %s; it must be a whole number of checkpoints, 0 or more"
+                         % (variable, _inputs.shown(raw)), "set %s to %d (the rules' count)" % (variable,
+                                                                                              CHECKPOINTS_PER_PHASE))
+            value = CHECKPOINTS_PER_PHASE
+        elif value != CHECKPOINTS_PER_PHASE and division == "closed":
+            planner.fail(variable, "%s is %d; CLOSED writes and reads exactly %d checkpoints (rules Table 3)"
+                         % (variable, value, CHECKPOINTS_PER_PHASE),
+                         "remove %s (or set it to %d), or set mlperf_division: open" % (variable,
+                                                                                     CHECKPOINTS_PER_PHASE))
+        counts[key] = value
+    writes, reads = counts["num_checkpoints_write"], counts["num_checkpoints_read"]
+    if not writes and not reads:
+        planner.fail("checkpointing_num_checkpoints_write", "checkpointing_num_checkpoints_write and "
+                     "checkpointing_num_checkpoints_read are both 0: the run would neither write nor read",
+                     "write at least one checkpoint (checkpointing_num_checkpoints_write)")
+    elif req.get("split") and not (writes and reads):
+        planner.fail("checkpointing_split", "checkpointing_split makes a write phase and a read phase, but %s is 0"
+                     % ("checkpointing_num_checkpoints_write" if not writes else "checkpointing_num_checkpoints_read"),
+                     "set checkpointing_split: false for a write-only or read-only run, or give both counts")
+    if (writes, reads) != (CHECKPOINTS_PER_PHASE, CHECKPOINTS_PER_PHASE) and division != "closed":
+        planner.note("%d checkpoint writes and %d reads (the rules' result has %d of each; OPEN only)"
+                     % (writes, reads, CHECKPOINTS_PER_PHASE))
+    return writes, reads
 
 
 def _process_count_error(model, spec, np, clients, per_host, division):
@@ -133,7 +170,9 @@ def plan_checkpointing(planner, req):
         if key in params:
             planner.fail("mlperf_params", "%s is set by the plan (10 per phase; checkpointing_split chooses one "
                                           "combined run or a write run then a read run)" % key,
-                         "remove %s from mlperf_params" % key)
+                         "remove %s from mlperf_params; in OPEN set checkpointing_%s instead" % (
+                             key, key.split(".")[1]))
+    writes, reads = checkpoint_counts(planner, req, division)
     if division == "closed":
         for key in sorted(params):
             if key != "checkpoint.checkpoint_folder" and key not in TOOL_KEYS:
@@ -184,10 +223,10 @@ def plan_checkpointing(planner, req):
 
     phases = []
     refused = False
-    for phase, writes, reads in phase_counts(req.get("split")):
+    for phase, phase_writes, phase_reads in phase_counts(req.get("split"), writes, reads):
         overrides = dict(params)
-        overrides.update({"checkpoint.checkpoint_folder": folder, "checkpoint.num_checkpoints_write": writes,
-                          "checkpoint.num_checkpoints_read": reads})
+        overrides.update({"checkpoint.checkpoint_folder": folder, "checkpoint.num_checkpoints_write": phase_writes,
+                          "checkpoint.num_checkpoints_read": phase_reads})
         parameters = _workloads.merge_overrides(template, overrides)
         adapted = _dlio.adapt_workload(parameters, generation)
         if adapted.refusals:
@@ -204,7 +243,8 @@ def plan_checkpointing(planner, req):
         dotted = _dlio.translate_overrides(overrides, adapted)
         program = _dlio.hydra_argv(planner.bin_dir + "/dlio_benchmark", name, RUN_DIR_TOKEN, planner.config_dir,
                                    dotted)
-        entry = {"phase": phase, "writes": writes, "reads": reads, "overrides": overrides, "parameters": parameters,
+        entry = {"phase": phase, "writes": phase_writes, "reads": phase_reads, "overrides": overrides,
+                 "parameters": parameters,
                  "commands": {"run": planner.mpi_command(ranks, program, workload_name=name,
                                                          workload=adapted.config)}}
         entry["metadata_base"] = planned_metadata(planner, plan, entry)
@@ -223,8 +263,8 @@ def plan_checkpointing(planner, req):
     verdicts = [entry["classification"]["verdict"] for entry in phases]
     plan["verdict"] = "INVALID" if "INVALID" in verdicts else "OPEN" if "OPEN" in verdicts else "CLOSED"
     if plan["split"]:
-        planner.note("write phase (10 writes) then read phase (10 reads); the read phase must start within %s s of "
-                     "the end of the write phase (rules 4.7.1)" % section.get("max_phase_gap_s", 30))
+        planner.note("write phase (%d writes) then read phase (%d reads); the read phase must start within %s s of "
+                     "the end of the write phase (rules 4.7.1)" % (writes, reads, section.get("max_phase_gap_s", 30)))
 
 
 def planned_metadata(planner, plan, phase):

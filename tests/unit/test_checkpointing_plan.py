@@ -205,3 +205,41 @@ def test_plan_is_json_serialisable_and_does_not_alias_the_template():
     before = copy.deepcopy(plan_mod.load_workload("llama3-8b"))
     plan["phases"][0]["parameters"]["checkpoint"]["fsync"] = False
     assert plan_mod.load_workload("llama3-8b") == before
+
+
+# --- checkpoint counts (upstream --num-checkpoints-write/-read): OPEN only --------------------------------------
+
+def test_open_counts_reach_the_command_the_metadata_and_stay_open():
+    plan = plan_mod.plan_checkpointing(request(division="open", num_checkpoints_write=3, num_checkpoints_read=2))
+    assert plan["errors"] == [], plan["errors"]
+    argv = plan["commands"]["run"]["argv"]
+    assert "++workload.checkpoint.num_checkpoints_write=3" in argv
+    assert "++workload.checkpoint.num_checkpoints_read=2" in argv
+    args = plan["metadata_base"]["args"]
+    assert (args["num_checkpoints_write"], args["num_checkpoints_read"]) == (3, 2)
+    assert plan["verdict"] == "OPEN"
+    assert any("3 checkpoint writes and 2 reads" in n for n in plan["notes"])
+    split = plan_mod.plan_checkpointing(request(division="open", split=True, num_checkpoints_write=4,
+                                                num_checkpoints_read=5))
+    assert [(p["writes"], p["reads"]) for p in split["phases"]] == [(4, 0), (0, 5)]
+
+
+def test_closed_keeps_ten_and_names_the_variable():
+    assert plan_mod.plan_checkpointing(request(num_checkpoints_write=10, num_checkpoints_read=10))["errors"] == []
+    plan = plan_mod.plan_checkpointing(request(num_checkpoints_write=5))
+    [error] = plan["errors"]
+    assert error["variable"] == "checkpointing_num_checkpoints_write"
+    assert "CLOSED writes and reads exactly 10 checkpoints" in error["message"]
+    assert "mlperf_division: open" in error["fix"]
+
+
+@pytest.mark.parametrize("changes, variable, text", [
+    ({"num_checkpoints_write": 0, "num_checkpoints_read": 0}, "checkpointing_num_checkpoints_write",
+     "would neither write nor read"),
+    ({"num_checkpoints_read": -1}, "checkpointing_num_checkpoints_read", "0 or more"),
+    ({"split": True, "num_checkpoints_read": 0}, "checkpointing_split", "checkpointing_num_checkpoints_read is 0"),
+])
+def test_bad_open_counts_are_named(changes, variable, text):
+    plan = plan_mod.plan_checkpointing(request(division="open", **changes))
+    assert [e["variable"] for e in plan["errors"]] == [variable], plan["errors"]
+    assert text in plan["errors"][0]["message"]
