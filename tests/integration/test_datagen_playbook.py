@@ -62,6 +62,14 @@ def test_datagen_with_two_processes_then_a_one_process_run_reuses_it(tmp_path, e
     assert run_meta["parameters"]["dataset"]["num_files_train"] == 24
     assert json.loads(manifest_path.read_text()) == manifest  # reused, not rewritten
 
+    # datagen again, into another results tree: the dataset matches, nothing is generated, collected or verified
+    other = tmp_path / "other-results"
+    other.mkdir()
+    rc, out = playbook(tmp_path, "datagen.yml", dict(extra, mlperf_results_dir=str(other)), "again")
+    assert rc == 0, out[-4000:]
+    assert "Reusing the dataset: dataset matches its manifest (24 files" in out
+    assert leaves(other, "datagen") == [] and json.loads(manifest_path.read_text()) == manifest
+
     generated, trained = records(results)
     assert generated["playbook"] == "mlperf.storage.datagen" and generated["benchmark"] == "training_datagen"
     assert generated["variables"]["training_datagen_processes"] == 2
