@@ -13,6 +13,7 @@ the message text after the timestamp.
 from __future__ import absolute_import, division, print_function
 
 import math
+import os
 import re
 
 __metaclass__ = type
@@ -153,3 +154,32 @@ def _percent(state):
                                                                             state["steps_per_epoch"])
         return round(100.0 * done_steps / (state["epochs"] * state["steps_per_epoch"]), 1)
     return None
+
+
+_TAIL_BYTES = 262144
+
+
+def read_tail(path):
+    """The last 256 KiB of a log as text ('' when it cannot be read): enough for the progress lines."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - _TAIL_BYTES))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def describe(progress):
+    """The progress as a few words: epoch e/n, files w/t, or the phase."""
+    parts = []
+    if progress.get("epoch") and progress.get("epochs"):
+        parts.append("epoch %s/%s" % (progress["epoch"], progress["epochs"]))
+    elif progress.get("epoch"):
+        parts.append("epoch %s" % progress["epoch"])
+    if progress.get("files_total"):
+        parts.append("files %s/%s" % (progress.get("files_written") or 0, progress["files_total"]))
+    if progress.get("phase") and not parts:
+        parts.append(str(progress["phase"]))
+    return ", ".join(parts) or "starting"

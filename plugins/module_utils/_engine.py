@@ -18,6 +18,8 @@ import subprocess
 import time
 from datetime import datetime, timezone
 
+from ansible_collections.mlperf.storage.plugins.module_utils import _ssh
+
 
 def iso_now():
     return datetime.now(timezone.utc).astimezone().isoformat()
@@ -400,3 +402,35 @@ def lost_peers(peers, state_path, lost_after, port=22, timeout=3.0, now=None, pr
             lost[name] = "%s%s for %.0f s" % (where, why, now - first)
     write_json_atomic(state_path, state)
     return lost
+
+
+def peer_targets(peers, cache_path, default_port, resolve=None):
+    """[{name, hostname, port}] for the peers, resolved as SSH would once and then read from ``cache_path``.
+
+    ``peers``: names MPI uses, or ``{name, host}`` (inventory name, name MPI uses). ValueError for anything else.
+    """
+    if resolve is None:
+        resolve = _ssh.ssh_target
+    wanted = []
+    for peer in peers:
+        if isinstance(peer, dict) and peer.get("name"):
+            wanted.append((str(peer["name"]), str(peer.get("host") or peer["name"])))
+        elif isinstance(peer, str) and peer:
+            wanted.append((peer, peer))
+        else:
+            raise ValueError("each peer must be a name or a dict with name and host, got %r" % (peer,))
+    cached = read_status(cache_path) or {}
+    targets = []
+    changed = False
+    for name, host in wanted:
+        key = "%s@%s" % (name, host)
+        if key not in cached:
+            target = resolve(host)
+            if target["source"] == "default":
+                target["port"] = default_port
+            cached[key] = target
+            changed = True
+        targets.append(dict(cached[key], name=name))
+    if changed:
+        write_json_atomic(cache_path, cached)
+    return targets

@@ -122,39 +122,6 @@ def current_run(status):
     return runs[-1] if runs else None
 
 
-def peer_targets(peers, cache_path, default_port, resolve=None):
-    """[{name, hostname, port}] for the peers, resolved as SSH would once and then read from ``cache_path``.
-
-    ``peers``: names MPI uses, or ``{name, host}`` (inventory name, name MPI uses). ValueError for anything else.
-    """
-    if resolve is None:
-        from ansible_collections.mlperf.storage.plugins.module_utils import _ssh
-        resolve = _ssh.ssh_target
-    wanted = []
-    for peer in peers:
-        if isinstance(peer, dict) and peer.get("name"):
-            wanted.append((str(peer["name"]), str(peer.get("host") or peer["name"])))
-        elif isinstance(peer, str) and peer:
-            wanted.append((peer, peer))
-        else:
-            raise ValueError("each peer must be a name or a dict with name and host, got %r" % (peer,))
-    cached = _engine.read_status(cache_path) or {}
-    targets = []
-    changed = False
-    for name, host in wanted:
-        key = "%s@%s" % (name, host)
-        if key not in cached:
-            target = resolve(host)
-            if target["source"] == "default":
-                target["port"] = default_port
-            cached[key] = target
-            changed = True
-        targets.append(dict(cached[key], name=name))
-    if changed:
-        _engine.write_json_atomic(cache_path, cached)
-    return targets
-
-
 def progress_line(status, label, progress=None, now=None, describe=None):
     """One line for the controller: which run of the set runs and how far it is, or how the set ended."""
     now = now or time.time()

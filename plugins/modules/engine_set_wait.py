@@ -115,32 +115,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlperf.storage.plugins.module_utils import _engine, _engine_set
-from ansible_collections.mlperf.storage.plugins.module_utils._dlio_output import progress_from_log
-
-_TAIL_BYTES = 262144
-
-
-def read_tail(path):
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - _TAIL_BYTES))
-            return handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def describe(progress):
-    parts = []
-    if progress.get("epoch") and progress.get("epochs"):
-        parts.append("epoch %s/%s" % (progress["epoch"], progress["epochs"]))
-    elif progress.get("epoch"):
-        parts.append("epoch %s" % progress["epoch"])
-    if progress.get("phase") and not parts:
-        parts.append(str(progress["phase"]))
-    return ", ".join(parts) or "starting"
-
+from ansible_collections.mlperf.storage.plugins.module_utils._dlio_output import describe, progress_from_log, read_tail
 
 def main():
     module = AnsibleModule(
@@ -183,7 +158,7 @@ def main():
     empty = dict(finished=False, set=status or {}, current=current, progress={}, progress_line="")
     if not finished(status) and p["peers"] and not p["stop"]:
         try:
-            targets = _engine_set.peer_targets(p["peers"], p["heartbeat_file"] + ".targets", p["peer_port"])
+            targets = _engine.peer_targets(p["peers"], p["heartbeat_file"] + ".targets", p["peer_port"])
         except ValueError as exc:
             module.fail_json(msg="peers: %s" % exc, **empty)
         lost = _engine.lost_peers(targets, p["heartbeat_file"] + ".peers", p["peer_lost_after"], port=p["peer_port"])

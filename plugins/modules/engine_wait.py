@@ -109,62 +109,8 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mlperf.storage.plugins.module_utils import _engine, _ssh
-from ansible_collections.mlperf.storage.plugins.module_utils._dlio_output import progress_from_log
-
-_TAIL_BYTES = 262144
-
-
-def read_tail(path):
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - _TAIL_BYTES))
-            return handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def describe(progress):
-    parts = []
-    if progress.get("epoch") and progress.get("epochs"):
-        parts.append("epoch %s/%s" % (progress["epoch"], progress["epochs"]))
-    elif progress.get("epoch"):
-        parts.append("epoch %s" % progress["epoch"])
-    if progress.get("files_total"):
-        parts.append("files %s/%s" % (progress.get("files_written") or 0, progress["files_total"]))
-    if progress.get("phase") and not parts:
-        parts.append(str(progress["phase"]))
-    return ", ".join(parts) or "starting"
-
-
-def peer_targets(peers, cache_path, default_port):
-    """[{name, hostname, port}] for the peers, resolved as SSH would once and then read from ``cache_path``."""
-    wanted = []
-    for peer in peers:
-        if isinstance(peer, dict) and peer.get("name"):
-            wanted.append((str(peer["name"]), str(peer.get("host") or peer["name"])))
-        elif isinstance(peer, str) and peer:
-            wanted.append((peer, peer))
-        else:
-            raise ValueError("each peer must be a name or a dict with name and host, got %r" % (peer,))
-    cached = _engine.read_status(cache_path) or {}
-    targets = []
-    changed = False
-    for name, host in wanted:
-        key = "%s@%s" % (name, host)
-        if key not in cached:
-            target = _ssh.ssh_target(host)
-            if target["source"] == "default":
-                target["port"] = default_port
-            cached[key] = target
-            changed = True
-        targets.append(dict(cached[key], name=name))
-    if changed:
-        _engine.write_json_atomic(cache_path, cached)
-    return targets
-
+from ansible_collections.mlperf.storage.plugins.module_utils import _engine
+from ansible_collections.mlperf.storage.plugins.module_utils._dlio_output import describe, progress_from_log, read_tail
 
 def main():
     module = AnsibleModule(
@@ -195,7 +141,7 @@ def main():
         status = _engine.read_status(p["status_file"])
     if status is None and p["peers"]:
         try:
-            targets = peer_targets(p["peers"], p["heartbeat_file"] + ".targets", p["peer_port"])
+            targets = _engine.peer_targets(p["peers"], p["heartbeat_file"] + ".targets", p["peer_port"])
         except ValueError as exc:
             module.fail_json(msg="peers: %s" % exc)
         lost = _engine.lost_peers(targets, p["heartbeat_file"] + ".peers", p["peer_lost_after"],
