@@ -20,33 +20,17 @@ options:
     description: The run directory on the controller (absolute).
     type: path
     required: true
-  benchmark:
-    description: Benchmark name used in the index file name (training, checkpointing, vector_database, kv_cache).
-    type: str
-    required: true
   timestamp:
     description: The run's C(YYYYMMDD_HHMMSS) timestamp.
     type: str
     required: true
-  host_results:
-    description: One C(telemetry_host_result) per host that reached the stop step.
-    type: list
-    elements: dict
-    required: true
-  hosts_requested:
-    description: Every host that should have reported (hosts missing from O(host_results) are warned about).
-    type: list
-    elements: str
-    default: []
-  interval:
-    description: Target sampling interval in seconds, for gap detection.
-    type: float
 attributes:
   check_mode:
     support: none
 extends_documentation_fragment:
   - mlperf.storage.common
   - mlperf.storage.common.controller
+  - mlperf.storage.telemetry
 """
 
 EXAMPLES = r"""

@@ -20,6 +20,7 @@ description:
 extends_documentation_fragment:
   - mlperf.storage.common
   - mlperf.storage.common.controller
+  - mlperf.storage.telemetry
   - mlperf.storage.common.check_mode_none
 options:
   runs:
@@ -28,27 +29,10 @@ options:
     type: list
     elements: dict
     required: true
-  benchmark:
-    description: Benchmark name used in the index file names.
-    type: str
-    required: true
   staging:
     description: Controller directory holding the fetched C(<host>.tgz) archives; removed afterwards.
     type: path
     required: true
-  host_results:
-    description: One C(telemetry_host_result) per host that reached the stop step.
-    type: list
-    elements: dict
-    required: true
-  hosts_requested:
-    description: Every host that should have reported.
-    type: list
-    elements: str
-    default: []
-  interval:
-    description: Target sampling interval in seconds, for gap detection.
-    type: float
 """
 
 EXAMPLES = r"""
