@@ -434,3 +434,44 @@ def peer_targets(peers, cache_path, default_port, resolve=None):
     if changed:
         write_json_atomic(cache_path, cached)
     return targets
+
+
+# Options of the modules that follow a running engine from the controller's polls (engine_wait, engine_set_wait).
+WATCH_OPTIONS = dict(
+    epochs=dict(type="int"),
+    wait=dict(type="float", default=15),
+    heartbeat_file=dict(type="path"),
+    peers=dict(type="list", elements="raw", default=[]),
+    peer_port=dict(type="int", default=22),
+    peer_lost_after=dict(type="float", default=20),
+)
+
+
+def watch(params, read, done, check_mode=False):
+    """``read()`` again every half second, for up to ``params["wait"]`` seconds, until ``done`` of what it read;
+    the heartbeat file is touched meanwhile (the engine stops itself when the polls stop). Returns the last read.
+    ValueError when peers are to be watched without a heartbeat file."""
+    if params["peers"] and not params["heartbeat_file"]:
+        raise ValueError("they need heartbeat_file: the times peers were first found unreachable are kept next to "
+                         "it between polls")
+    began = time.time()
+    value = read()
+    while not done(value) and time.time() - began < params["wait"]:
+        if params["heartbeat_file"] and not check_mode:
+            touch(params["heartbeat_file"])
+        time.sleep(0.5)
+        value = read()
+    return value
+
+
+def lost_clients(params, where):
+    """(message, sorted names) for the peers lost for longer than ``peer_lost_after``, or None. ValueError names a
+    peer that is neither a name nor a {name, host} dict."""
+    if not params["peers"]:
+        return None
+    targets = peer_targets(params["peers"], params["heartbeat_file"] + ".targets", params["peer_port"])
+    lost = lost_peers(targets, params["heartbeat_file"] + ".peers", params["peer_lost_after"], port=params["peer_port"])
+    if not lost:
+        return None
+    return ("%s: lost client(s) %s while the engine runs (%s); the run cannot complete" % (
+        where, ", ".join(sorted(lost)), "; ".join("%s: %s" % kv for kv in sorted(lost.items()))), sorted(lost))

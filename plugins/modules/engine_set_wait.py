@@ -111,7 +111,6 @@ lost_peers:
 """
 
 import os
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlperf.storage.plugins.module_utils import _engine, _engine_set
@@ -120,26 +119,21 @@ from ansible_collections.mlperf.storage.plugins.module_utils._dlio_output import
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            _engine.WATCH_OPTIONS,
             set_status_file=dict(type="path", required=True),
             log=dict(type="str"),
             label=dict(type="str", default="run"),
-            epochs=dict(type="int"),
-            wait=dict(type="float", default=15),
-            heartbeat_file=dict(type="path"),
-            peers=dict(type="list", elements="raw", default=[]),
-            peer_port=dict(type="int", default=22),
-            peer_lost_after=dict(type="float", default=20),
             stop=dict(type="bool", default=False),
             stop_file=dict(type="path"),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    if p["peers"] and not p["heartbeat_file"]:
-        module.fail_json(msg="peers needs heartbeat_file: the times peers were first found unreachable are kept "
-                             "next to it between polls")
     if p["stop"] and not p["stop_file"]:
         module.fail_json(msg="stop: true needs stop_file, the file the run set watches")
+    if p["peers"] and not p["heartbeat_file"]:
+        module.fail_json(msg="peers: they need heartbeat_file: the times peers were first found unreachable are kept "
+                             "next to it between polls")
     if p["stop"] and not module.check_mode:
         with open(p["stop_file"], "a"):
             pass
@@ -147,26 +141,17 @@ def main():
     def finished(state):
         return bool(state) and state.get("state") == "finished"
 
-    began = time.time()
-    status = _engine.read_status(p["set_status_file"])
-    while not finished(status) and time.time() - began < p["wait"]:
-        if p["heartbeat_file"] and not module.check_mode:
-            _engine.touch(p["heartbeat_file"])
-        time.sleep(0.5)
-        status = _engine.read_status(p["set_status_file"])
+    status = _engine.watch(p, lambda: _engine.read_status(p["set_status_file"]), finished, module.check_mode)
     current = _engine_set.current_run(status)
     empty = dict(finished=False, set=status or {}, current=current, progress={}, progress_line="")
-    if not finished(status) and p["peers"] and not p["stop"]:
+    if not finished(status) and not p["stop"]:
+        where = "%s %d/%d" % (p["label"], current["number"], status["runs_planned"]) if current else p["label"]
         try:
-            targets = _engine.peer_targets(p["peers"], p["heartbeat_file"] + ".targets", p["peer_port"])
+            lost = _engine.lost_clients(p, where)
         except ValueError as exc:
             module.fail_json(msg="peers: %s" % exc, **empty)
-        lost = _engine.lost_peers(targets, p["heartbeat_file"] + ".peers", p["peer_lost_after"], port=p["peer_port"])
         if lost:
-            where = "%s %d/%d" % (p["label"], current["number"], status["runs_planned"]) if current else p["label"]
-            module.fail_json(msg="%s: lost client(s) %s while the engine runs (%s); the run cannot complete" % (
-                where, ", ".join(sorted(lost)), "; ".join("%s: %s" % kv for kv in sorted(lost.items()))),
-                lost_peers=sorted(lost), **empty)
+            module.fail_json(msg=lost[0], lost_peers=lost[1], **empty)
     progress = {}
     if current and p["log"] and not current.get("status"):
         progress = progress_from_log(read_tail(os.path.join(current["path"], p["log"])), epochs=p["epochs"])

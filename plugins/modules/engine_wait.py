@@ -112,44 +112,28 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlperf.storage.plugins.module_utils import _engine
 from ansible_collections.mlperf.storage.plugins.module_utils._dlio_output import describe, progress_from_log, read_tail
 
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            _engine.WATCH_OPTIONS,
             status_file=dict(type="path", required=True),
             pid_file=dict(type="path"),
             log=dict(type="path"),
             label=dict(type="str", default="engine"),
-            epochs=dict(type="int"),
-            wait=dict(type="float", default=15),
-            heartbeat_file=dict(type="path"),
-            peers=dict(type="list", elements="raw", default=[]),
-            peer_port=dict(type="int", default=22),
-            peer_lost_after=dict(type="float", default=20),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    if p["peers"] and not p["heartbeat_file"]:
-        module.fail_json(msg="peers needs heartbeat_file: the times peers were first found unreachable are kept "
-                             "next to it between polls")
-    began = time.time()
-    status = _engine.read_status(p["status_file"])
-    while status is None and time.time() - began < p["wait"]:
-        if p["heartbeat_file"] and not module.check_mode:
-            _engine.touch(p["heartbeat_file"])
-        time.sleep(0.5)
-        status = _engine.read_status(p["status_file"])
-    if status is None and p["peers"]:
-        try:
-            targets = _engine.peer_targets(p["peers"], p["heartbeat_file"] + ".targets", p["peer_port"])
-        except ValueError as exc:
-            module.fail_json(msg="peers: %s" % exc)
-        lost = _engine.lost_peers(targets, p["heartbeat_file"] + ".peers", p["peer_lost_after"],
-                                  port=p["peer_port"])
-        if lost:
-            module.fail_json(msg="%s: lost client(s) %s while the engine runs (%s); the run cannot complete" % (
-                p["label"], ", ".join(sorted(lost)), "; ".join("%s: %s" % kv for kv in sorted(lost.items()))),
-                finished=False, lost_peers=sorted(lost), status={}, progress={}, progress_line="", elapsed_seconds=0)
+    empty = dict(finished=False, status={}, progress={}, progress_line="", elapsed_seconds=0)
+    try:
+        status = _engine.watch(p, lambda: _engine.read_status(p["status_file"]), lambda s: s is not None,
+                               module.check_mode)
+        lost = _engine.lost_clients(p, p["label"]) if status is None else None
+    except ValueError as exc:
+        module.fail_json(msg="peers: %s" % exc, **empty)
+    if lost:
+        module.fail_json(msg=lost[0], lost_peers=lost[1], **empty)
     progress = progress_from_log(read_tail(p["log"]), epochs=p["epochs"]) if p["log"] else {}
     started = None
     pid_info = _engine.read_status(p["pid_file"]) if p["pid_file"] else None
