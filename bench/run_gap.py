@@ -31,26 +31,9 @@ import tempfile
 import time
 from datetime import datetime
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV = "/var/tmp/mlperf-storage/venv"
-BIN = os.path.dirname(sys.executable)
-# the embedded sizing (inventories/local) with fewer files and one epoch
-QUICK_PARAMS = {"dataset.num_files_train": 16, "dataset.record_length_bytes": 262144,
-                "dataset.record_length_bytes_stdev": 0, "dataset.record_length_bytes_resize": 262144,
-                "train.epochs": 1}
-
-
-def playbook(tree, sizing, *extra, results="results"):
-    argv = [os.path.join(BIN, "ansible-playbook"), "-i", "inventories/local", "playbooks/run_training.yml",
-            "-e", "mlperf_results_dir=%s/%s" % (tree, results), "-e", "mlperf_data_dir=%s/data" % tree,
-            "-e", "mlperf_work_dir=%s/work" % tree, "-e", "python_env_dir=%s" % VENV] + sizing + list(extra)
-    started = time.monotonic()
-    proc = subprocess.run(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg")))
-    wall = time.monotonic() - started
-    if proc.returncode != 0:
-        sys.exit("playbook failed:\n" + proc.stdout[-3000:])
-    return wall
+# the scratch tree, the embedded sizing and the playbook runner are the overhead bench's
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from training_overhead import QUICK_PARAMS, VENV, playbook  # noqa: E402
 
 
 def run_metadata(tree):

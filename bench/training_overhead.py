@@ -35,9 +35,10 @@ QUICK_PARAMS = {"dataset.num_files_train": 16, "dataset.record_length_bytes": 26
                 "train.epochs": 1}
 
 
-def playbook(tree, sizing, *extra):
+def playbook(tree, sizing, *extra, results="results"):
+    """Wall seconds of run_training.yml on the embedded inventory, into <tree>/<results> (exits on a failure)."""
     argv = [os.path.join(BIN, "ansible-playbook"), "-i", "inventories/local", "playbooks/run_training.yml",
-            "-e", "mlperf_results_dir=%s/results" % tree, "-e", "mlperf_data_dir=%s/data" % tree,
+            "-e", "mlperf_results_dir=%s/%s" % (tree, results), "-e", "mlperf_data_dir=%s/data" % tree,
             "-e", "mlperf_work_dir=%s/work" % tree, "-e", "python_env_dir=%s" % VENV] + sizing + list(extra)
     started = time.monotonic()
     proc = subprocess.run(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
