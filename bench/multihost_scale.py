@@ -6,7 +6,8 @@
 For N = 1, 2, 4, 8 namespace SSH hosts (tests/harness/netns.py; root, iproute2, openssh-server), runs two plays
 with forks >= N and times each: preflight (roles config + preflight: facts, lock check, MPI, directory probes,
 shared-filesystem sentinels, SSH from the launcher to every peer, one table) and telemetry around a 1 s phase
-(start the sampler on every host, stop it, collect and merge). Prints the table and the marginal cost per host
+(start the sampler on every host, stop it, collect and merge), then ten controller-only and ten remote tasks
+(what one task costs per host, whatever it does). Prints the table and the marginal cost per host
 (least-squares slope over N). All hosts share this machine's cores: the slope includes their contention, which a
 real cluster (one client per machine) does not have. Run from the repository root, as root:
 
@@ -57,6 +58,16 @@ TELEMETRY = """
 """
 
 
+# What one task costs per host, apart from what the tasks do: TASKS tasks that never leave the controller, then
+# TASKS tasks that run a module on every host (SSH, pipelining, the host's Python). The slopes over N, divided by
+# TASKS, are the per host-task costs the controller-cost model of docs/performance.md is built from.
+TASKS = 10
+CONTROLLER_TASKS = "- hosts: clients\n  gather_facts: false\n  tasks:\n" + "".join(
+    "    - ansible.builtin.set_fact: {bench_fact_%d: true}\n" % i for i in range(TASKS))
+REMOTE_TASKS = "- hosts: clients\n  gather_facts: false\n  tasks:\n" + "".join(
+    "    - ansible.builtin.command: \"true\"\n      changed_when: false\n" for _ in range(TASKS))
+
+
 def play(harness, text, extra, workdir, name):
     book = os.path.join(workdir, name + ".yml")
     with open(book, "w") as handle:
@@ -84,7 +95,9 @@ def measure(n):
                  "python_env_dir": VENV, "mlperf_allow_invalid": True, "work_root": workdir,
                  "collect_dir": os.path.join(workdir, "collected")}
         return {"hosts": n, "preflight_s": round(play(harness, PREFLIGHT, extra, workdir, "preflight"), 1),
-                "telemetry_s": round(play(harness, TELEMETRY, extra, workdir, "telemetry"), 1)}
+                "telemetry_s": round(play(harness, TELEMETRY, extra, workdir, "telemetry"), 1),
+                "controller_tasks_s": round(play(harness, CONTROLLER_TASKS, extra, workdir, "controller"), 2),
+                "remote_tasks_s": round(play(harness, REMOTE_TASKS, extra, workdir, "remote"), 2)}
 
 
 def slope(xs, ys):
@@ -112,8 +125,14 @@ def main():
         marginal = {key: round(slope(xs, [r[key] for r in rows]), 2) for key in ("preflight_s", "telemetry_s")}
         print("marginal cost per host: preflight %.2f s, telemetry start/stop %.2f s (forks >= hosts, %d cores)"
               % (marginal["preflight_s"], marginal["telemetry_s"], os.cpu_count()))
+        for key in ("controller_tasks_s", "remote_tasks_s"):
+            marginal[key.replace("_tasks_s", "_task_per_host_s")] = round(
+                slope(xs, [r[key] for r in rows]) / TASKS, 3)
+        print("one task per extra host: %.3f s on the controller alone, %.3f s running a module on the host"
+              % (marginal["controller_task_per_host_s"], marginal["remote_task_per_host_s"]))
     else:  # a slope needs two host counts
-        marginal = {"preflight_s": None, "telemetry_s": None}
+        marginal = {"preflight_s": None, "telemetry_s": None, "controller_task_per_host_s": None,
+                    "remote_task_per_host_s": None}
         print("marginal cost per host: not measured (one host count; pass two or more to --hosts)")
     if args.json:
         with open(args.json, "w") as handle:

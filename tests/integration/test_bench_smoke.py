@@ -208,7 +208,9 @@ def test_multihost_scale(tmp_path):
     assert row["hosts"] == 1 and positive(row["preflight_s"]) and positive(row["telemetry_s"]), row
     assert data["cores"] > 0
     # one host count gives no slope, and says so rather than printing a zero
-    assert data["marginal_per_host"] == {"preflight_s": None, "telemetry_s": None}
+    assert data["marginal_per_host"] == {"preflight_s": None, "telemetry_s": None,
+                                         "controller_task_per_host_s": None, "remote_task_per_host_s": None}
+    assert positive(row["controller_tasks_s"]) and positive(row["remote_tasks_s"]), row
     assert "marginal cost per host: not measured" in out
     line_matching(r"^\s+1\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d$", out)
 
