@@ -25,6 +25,8 @@ import shutil
 import tarfile
 import time
 
+from ansible_collections.mlperf.storage.plugins.module_utils._engine import write_json_atomic
+
 COLLECTION_METHOD = "ansible"
 INDEX_SCHEMA = "mlperf-storage-telemetry-index/1"
 STAGING_DIR = ".incoming"  # fetch lands files in telemetry/.incoming/<inventory host>/ or <host>.tgz
@@ -477,7 +479,7 @@ def build_run_telemetry(collect_dir, benchmark, timestamp, host_results, hosts_r
     num_samples = max([e["samples"] for e in index_hosts.values()] or [0])
 
     diff_file = os.path.join(telemetry_dir, "snapshot_diff.json")
-    _write_json(diff_file, diffs)
+    write_json_atomic(diff_file, diffs)
     for host in sorted(diffs):
         changed = sorted(k for k in diffs[host] if k != "memory")
         if changed:
@@ -506,7 +508,7 @@ def build_run_telemetry(collect_dir, benchmark, timestamp, host_results, hosts_r
         "host_consistency_issues": issues,
         "warnings": warnings,
     }
-    _write_json(os.path.join(collect_dir, index_name), index)
+    write_json_atomic(os.path.join(collect_dir, index_name), index)
 
     summary = {
         "cluster_snapshots": {
@@ -526,16 +528,8 @@ def build_run_telemetry(collect_dir, benchmark, timestamp, host_results, hosts_r
         "sampler_failed": sorted(h for h, e in index_hosts.items() if e["sampler_failed"]),
         "warnings": warnings,
     }
-    _write_json(os.path.join(telemetry_dir, "summary.json"), summary)
+    write_json_atomic(os.path.join(telemetry_dir, "summary.json"), summary)
     return summary
-
-
-def _write_json(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
-        handle.write("\n")
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- a run set: one window, many runs
@@ -638,7 +632,7 @@ def build_run_set_telemetry(runs, benchmark, host_results, staging, hosts_reques
                 if snapshot is None:
                     shutil.copyfile(src, os.path.join(dest, "snapshot_%s.json" % which))
                 else:
-                    _write_json(os.path.join(dest, "snapshot_%s.json" % which),
+                    write_json_atomic(os.path.join(dest, "snapshot_%s.json" % which),
                                 derived_snapshot(snapshot, which, number, total))
     shutil.rmtree(staging, ignore_errors=True)
     summaries = {}
@@ -647,6 +641,6 @@ def build_run_set_telemetry(runs, benchmark, host_results, staging, hosts_reques
                                       hosts_requested=hosts_requested, interval=interval)
         if warnings:
             summary["warnings"] = warnings + summary["warnings"]
-            _write_json(os.path.join(run["collect_dir"], "telemetry", "summary.json"), summary)
+            write_json_atomic(os.path.join(run["collect_dir"], "telemetry", "summary.json"), summary)
         summaries[str(run["timestamp"])] = summary
     return summaries

@@ -60,3 +60,12 @@ def embedded_env():
     if proc.returncode != 0:
         pytest.fail("provisioning the embedded environment failed:\n" + (proc.stdout + proc.stderr)[-4000:])
     return EMBEDDED_VENV
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    """Empty results, data and work directories for one test (a module may define its own, wider-scoped one)."""
+    out = {name: tmp_path / name for name in ("results", "data", "work")}
+    for path in out.values():
+        path.mkdir()
+    return out

@@ -53,14 +53,6 @@ def run(tmp_path, playbook, inventory, extra, log_name, timeout=900):
     return proc.returncode, proc.stdout
 
 
-@pytest.fixture
-def dirs(tmp_path):
-    out = {name: tmp_path / name for name in ("results", "data", "work")}
-    for path in out.values():
-        path.mkdir()
-    return out
-
-
 def sizing(dirs, **extra):
     settings = dict(TINY, mlperf_results_dir=str(dirs["results"]), mlperf_data_dir=str(dirs["data"]),
                     mlperf_work_dir=str(dirs["work"]))

@@ -30,14 +30,6 @@ def foreign_dataset(data, manifest=None):
     return folder
 
 
-@pytest.fixture
-def dirs(tmp_path):
-    out = {name: tmp_path / name for name in ("results", "data", "work")}
-    for path in out.values():
-        path.mkdir()
-    return out
-
-
 def play_vars(tiny_env, dirs):
     # the tiny environment names the PyPI DLIO generation, whose runs the plan calls INVALID: allowed here, so the
     # play reaches the dataset check
