@@ -436,6 +436,18 @@ def peer_targets(peers, cache_path, default_port, resolve=None):
     return targets
 
 
+# Options of the modules that start an engine (engine_run, engine_run_set): what runs, where, how long, watched how.
+RUN_OPTIONS = dict(
+    argv=dict(type="list", elements="str", required=True),
+    pid_file=dict(type="path"),
+    chdir=dict(type="path"),
+    env=dict(type="dict", default={}),
+    timeout=dict(type="int", default=0),
+    heartbeat_file=dict(type="path"),
+    heartbeat_timeout=dict(type="int", default=0),
+)
+
+
 # Options of the modules that follow a running engine from the controller's polls (engine_wait, engine_set_wait).
 WATCH_OPTIONS = dict(
     epochs=dict(type="int"),

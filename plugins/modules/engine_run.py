@@ -119,16 +119,10 @@ from ansible_collections.mlperf.storage.plugins.module_utils import _engine
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            argv=dict(type="list", elements="str", required=True),
+            _engine.RUN_OPTIONS,
             stdout=dict(type="path", required=True),
             stderr=dict(type="path", required=True),
             status_file=dict(type="path", required=True),
-            pid_file=dict(type="path"),
-            chdir=dict(type="path"),
-            env=dict(type="dict", default={}),
-            timeout=dict(type="int", default=0),
-            heartbeat_file=dict(type="path"),
-            heartbeat_timeout=dict(type="int", default=0),
             run_id=dict(type="str"),
         ),
         supports_check_mode=False,

@@ -54,7 +54,7 @@ options:
   pid_file:
     description: Pid file of each run's engine, with C(%s) where the run's timestamp goes (removed when the run
       ends).
-    type: str
+    type: path
   stop_file:
     description: File whose appearance stops the set (the running engine and every later run).
     type: path
@@ -146,28 +146,22 @@ not_started:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mlperf.storage.plugins.module_utils import _engine_set
+from ansible_collections.mlperf.storage.plugins.module_utils import _engine, _engine_set
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            _engine.RUN_OPTIONS,
             base=dict(type="path", required=True),
             runs=dict(type="int", required=True),
-            argv=dict(type="list", elements="str", required=True),
             stdout=dict(type="str", required=True),
             stderr=dict(type="str", required=True),
             set_status_file=dict(type="path", required=True),
-            pid_file=dict(type="str"),
             stop_file=dict(type="path"),
             phase_files=dict(type="list", elements="path", default=[]),
             phase_prefix=dict(type="str", default="run"),
             set_id=dict(type="str"),
-            chdir=dict(type="path"),
-            env=dict(type="dict", default={}),
-            timeout=dict(type="int", default=0),
-            heartbeat_file=dict(type="path"),
-            heartbeat_timeout=dict(type="int", default=0),
         ),
         supports_check_mode=False,
     )

@@ -47,6 +47,16 @@ RECORD_KEYS = ("num_vectors", "dimension", "distribution", "seed", "chunk_size",
 _COLLECTION_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+
+def _one_of(planner, variable, value, choices):
+    """``value`` when it is one of ``choices`` ((name, what it means), ...); else the plan stops naming them."""
+    names = [name for name, _meaning in choices]
+    if value not in names:
+        planner.fail(variable, "%s is %r; expected %s" % (variable, value, " or ".join(names)),
+                     "use " + " or ".join("%s (%s)" % choice for choice in choices))
+        planner.stop()
+    return value
+
 def collection_name(num_vectors, num_shards, dimension, distribution):
     """Collection name in the upstream style, e.g. mlps_10k_1shards_128dim_uniform."""
     for size, suffix in ((1000000000, "b"), (1000000, "m"), (1000, "k")):
@@ -339,19 +349,11 @@ def plan_vectordb(planner, req):
     plan, errors = planner.plan, planner.errors
     edition, division = str(req["edition"]), str(req["division"])
     rules = planner.edition()
-    mode = req.get("server_mode") or "embedded"
-    if mode not in SERVER_MODES:
-        planner.fail("vectordb_server_mode", "vectordb_server_mode is %r; expected embedded or external" % mode,
-                     "use embedded (milvus-lite on the launcher) or external (an existing Milvus at "
-                     "vectordb_host:vectordb_port)")
-        planner.stop()
+    mode = _one_of(planner, "vectordb_server_mode", req.get("server_mode") or "embedded", (
+        ("embedded", "milvus-lite on the launcher"), ("external", "an existing Milvus at vectordb_host:vectordb_port")))
     backend = SERVER_MODES[mode]
-    client = req.get("client") or "builtin"
-    if client not in CLIENTS:
-        planner.fail("vectordb_client", "vectordb_client is %r; expected builtin or vdbbench" % client,
-                     "use builtin (this collection's client) or vdbbench (the upstream client, installed "
-                     "separately)")
-        planner.stop()
+    client = _one_of(planner, "vectordb_client", req.get("client") or "builtin", (
+        ("builtin", "this collection's client"), ("vdbbench", "the upstream client, installed separately")))
     if mode == "embedded" and str(req.get("host") or "127.0.0.1") not in ("127.0.0.1", "localhost"):
         planner.fail("vectordb_host", "vectordb_host is %s, but the embedded milvus-lite server listens on 127.0.0.1 "
                                       "only" % req.get("host"),

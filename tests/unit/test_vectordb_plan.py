@@ -270,3 +270,17 @@ def test_a_whole_result_of_ours_forms_one_submission(tmp_path):
         write_leaf(fewer, plan, "run", "20260101_00%02d00" % (n + 1))
     short = verify_tree(os.path.join(str(fewer), "open")).to_dict()
     assert short["verdict"] == "INVALID"
+
+
+@pytest.mark.parametrize("changes, variable, fix", [
+    (dict(server_mode="cloud"), "vectordb_server_mode",
+     "use embedded (milvus-lite on the launcher) or external (an existing Milvus at vectordb_host:vectordb_port)"),
+    (dict(client="pymilvus"), "vectordb_client",
+     "use builtin (this collection's client) or vdbbench (the upstream client, installed separately)"),
+])
+def test_an_unknown_server_mode_or_client_stops_the_plan_naming_the_choices(changes, variable, fix):
+    plan = plan_of(**changes)
+    [error] = plan["errors"]
+    value = list(changes.values())[0]
+    assert error["variable"] == variable and error["fix"] == fix
+    assert error["message"].startswith("%s is %r; expected " % (variable, value))
