@@ -47,7 +47,7 @@ def test_a_run_set_gives_every_run_its_own_sealed_directory_and_telemetry(tmp_pa
     out = run_training(tmp_path, LOCAL, extra, "set", timeout=900)
     assert "failed=0" in recap(out)["localhost"], out[-5000:]
     assert "Traceback" not in out
-    assert "Start the 3 runs back to back on the launcher" in out  # one engine job, not a phase per run
+    assert "Start the runs of the set back to back on the launcher (3)" in out  # one engine job, not a phase per run
     runs = run_leaves(extra["mlperf_results_dir"])
     assert len(runs) == 3
     windows = []
