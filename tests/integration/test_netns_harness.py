@@ -24,7 +24,7 @@ pytestmark = pytest.mark.multihost
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TESTS = os.path.join(REPO, "tests")
-ENGINE_VENV = os.environ.get("MLPERF_ENGINE_VENV", "/tmp/lockbuild/venv")
+ENGINE_VENV = os.environ.get("MLPERF_ENGINE_VENV")  # default: the embedded environment (embedded_env fixture)
 DEBIAN_OPENMPI = "/usr/bin/mpirun.openmpi"
 ALLREDUCE = (
     "import os; from mpi4py import MPI; comm = MPI.COMM_WORLD; "
@@ -67,11 +67,15 @@ def ssh_ok(harness, host, command, timeout=60):
     return proc.stdout
 
 
-def engine_venv_mpich():
-    mpirun = os.path.join(ENGINE_VENV, "bin", "mpirun")
-    python = os.path.join(ENGINE_VENV, "bin", "python")
+@pytest.fixture
+def engine_venv_mpich(request):
+    """mpirun and python of an environment with the MPICH wheel: MLPERF_ENGINE_VENV, else the embedded one
+    (provisioned by the embedded_env fixture, so the tests run on a fresh machine too)."""
+    venv = ENGINE_VENV or request.getfixturevalue("embedded_env")
+    mpirun = os.path.join(venv, "bin", "mpirun")
+    python = os.path.join(venv, "bin", "python")
     if not (os.access(mpirun, os.X_OK) and os.access(python, os.X_OK)):
-        pytest.skip("engine venv with the mpich wheel not found at %s (set MLPERF_ENGINE_VENV)" % ENGINE_VENV)
+        pytest.fail("engine venv with the mpich wheel not found at %s (MLPERF_ENGINE_VENV)" % venv)
     return mpirun, python
 
 
@@ -202,8 +206,8 @@ def test_cleanup_stale_removes_a_crashed_run_and_spares_a_live_one(netns_hosts):
 # --- MPI across the hosts ----------------------------------------------------------------------
 
 
-def test_mpich_runs_one_rank_per_host_and_allreduces_two_per_host(netns_hosts):
-    mpirun, python = engine_venv_mpich()
+def test_mpich_runs_one_rank_per_host_and_allreduces_two_per_host(netns_hosts, engine_venv_mpich):
+    mpirun, python = engine_venv_mpich
     harness = netns_hosts(n=3)
     implementation = launcher_implementation(harness, mpirun)
     assert implementation == "mpich"
@@ -220,8 +224,8 @@ def test_mpich_runs_one_rank_per_host_and_allreduces_two_per_host(netns_hosts):
     assert lines == ["rank=%d host=%s total=21 mark=1" % (rank, names[rank // 2]) for rank in range(6)]
 
 
-def test_mpirun_launched_by_ansible_on_one_host_reaches_the_others(netns_hosts, tmp_path):
-    mpirun, _ = engine_venv_mpich()
+def test_mpirun_launched_by_ansible_on_one_host_reaches_the_others(netns_hosts, tmp_path, engine_venv_mpich):
+    mpirun, _ = engine_venv_mpich
     harness = netns_hosts(n=3)
     names = [host.name for host in harness.hosts]
     command = build_mpi_command("mpich", [(name, 1) for name in names], 3, ["hostname"], mpirun=mpirun)
@@ -247,9 +251,9 @@ def test_debian_openmpi_runs_one_rank_per_host(netns_hosts):
 
 
 @pytest.mark.parametrize("implementation", ["mpich", "openmpi"])
-def test_hostfile_of_addresses_places_two_ranks_per_host(netns_hosts, implementation):
+def test_hostfile_of_addresses_places_two_ranks_per_host(netns_hosts, implementation, request):
     if implementation == "mpich":
-        mpirun, _ = engine_venv_mpich()
+        mpirun, _ = request.getfixturevalue("engine_venv_mpich")
     elif os.access(DEBIAN_OPENMPI, os.X_OK):
         mpirun = DEBIAN_OPENMPI
     else:

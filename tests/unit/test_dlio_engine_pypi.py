@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The adapter against the real PyPI DLIO 2.0.0: a tiny embedded unet3d datagen + 2-epoch run on 2 ranks.
 
-Needs the engine venv (MLPERF_DLIO_VENV, default /tmp/lockbuild/venv, with dlio_benchmark and the
+Needs the engine venv (MLPERF_DLIO_VENV, default the embedded /var/tmp/mlperf-storage/venv, with dlio_benchmark and the
 mpich wheel's mpirun); skipped when it is absent. About 25 s.
 """
 import json
