@@ -12,13 +12,13 @@ import pytest
 from test_checkpointing_replay import _require_engine_host, base_vars, scratch_env
 from test_checkpointing_replay import dirs as replay_dirs  # noqa: F401
 from test_checkpointing_replay import run_playbook as run_checkpointing
-from test_clients_group import assert_nothing_started, dirs, host, run, sizing, write_inventory  # noqa: F401
+from test_clients_group import assert_nothing_started, host, run, sizing, write_inventory  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("playbook", ["preflight.yml", "run_training.yml"])
-def test_bad_mpi_settings_are_named_together_before_anything_runs(tmp_path, dirs, playbook):  # noqa: F811
+def test_bad_mpi_settings_are_named_together_before_anything_runs(tmp_path, dirs, playbook):
     inventory = write_inventory(tmp_path, {"clients": {"localhost": host()}})
     settings = sizing(dirs, mlperf_mpi_launcher="srun", mlperf_mpi_oversubscribe="maybe",
                       mlperf_mpi_allow_run_as_root="sometimes", mlperf_mpi_extra_args="--bind-to none")
