@@ -459,6 +459,33 @@ WATCH_OPTIONS = dict(
 )
 
 
+
+def runner_module(status_option, id_option, watcher, **options):
+    """The AnsibleModule of a task that starts an engine (engine_run, engine_run_set): RUN_OPTIONS and its own
+    ``options``. It refuses a status file (option ``status_option``) that exists, since a run never reuses another's
+    status, an identity (option ``id_option``) too short to be unique, and a heartbeat timeout without the
+    heartbeat file the ``watcher`` module touches."""
+    from ansible.module_utils.basic import AnsibleModule  # the detached engine runner imports this file without it
+    module = AnsibleModule(argument_spec=dict(RUN_OPTIONS, **options), supports_check_mode=False)
+    p = module.params
+    if os.path.exists(p[status_option]):
+        module.fail_json(msg="%s already exists: a run (or run set) never reuses the status of another; each gets a "
+                             "new run directory" % p[status_option])
+    if p["heartbeat_timeout"] and not p["heartbeat_file"]:
+        module.fail_json(msg="heartbeat_timeout is %s but heartbeat_file is not set; give the file that %s touches, "
+                             "or set heartbeat_timeout: 0" % (p["heartbeat_timeout"], watcher))
+    if p[id_option] is not None and len(p[id_option]) < 8:
+        module.fail_json(msg="%s '%s' is too short to be unique (at least 8 characters): processes are found and "
+                             "stopped by it" % (id_option, p[id_option]))
+    return module
+
+
+def watcher_module(**options):
+    """The AnsibleModule of a task that follows a running engine (engine_wait, engine_set_wait): WATCH_OPTIONS and
+    its own ``options``; it only reads, so it runs in check mode as it does otherwise."""
+    from ansible.module_utils.basic import AnsibleModule
+    return AnsibleModule(argument_spec=dict(WATCH_OPTIONS, **options), supports_check_mode=True)
+
 def watch(params, read, done, check_mode=False):
     """``read()`` again every half second, for up to ``params["wait"]`` seconds, until ``done`` of what it read;
     the heartbeat file is touched meanwhile (the engine stops itself when the polls stop). Returns the last read.
@@ -487,3 +514,14 @@ def lost_clients(params, where):
         return None
     return ("%s: lost client(s) %s while the engine runs (%s); the run cannot complete" % (
         where, ", ".join(sorted(lost)), "; ".join("%s: %s" % kv for kv in sorted(lost.items()))), sorted(lost))
+
+
+def fail_if_clients_lost(module, where, result):
+    """End the task (``module.fail_json`` with ``result``) when a watched peer is lost or cannot be watched; the
+    lost names are returned in C(lost_peers)."""
+    try:
+        lost = lost_clients(module.params, where)
+    except ValueError as exc:
+        module.fail_json(msg="peers: %s" % exc, **result)
+    if lost:
+        module.fail_json(msg=lost[0], lost_peers=lost[1], **result)

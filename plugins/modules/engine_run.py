@@ -110,32 +110,18 @@ ended_by:
   type: str
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlperf.storage.plugins.module_utils import _engine
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            _engine.RUN_OPTIONS,
-            stdout=dict(type="path", required=True),
-            stderr=dict(type="path", required=True),
-            status_file=dict(type="path", required=True),
-            run_id=dict(type="str"),
-        ),
-        supports_check_mode=False,
+    module = _engine.runner_module(
+        "status_file", "run_id", "engine_wait",
+        stdout=dict(type="path", required=True),
+        stderr=dict(type="path", required=True),
+        status_file=dict(type="path", required=True),
+        run_id=dict(type="str"),
     )
     p = module.params
-    if os.path.exists(p["status_file"]):
-        module.fail_json(msg="%s already exists: this run directory was used before; a run never reuses one"
-                         % p["status_file"])
-    if p["heartbeat_timeout"] and not p["heartbeat_file"]:
-        module.fail_json(msg="heartbeat_timeout is %s but heartbeat_file is not set; give the file that "
-                         "engine_wait touches, or set heartbeat_timeout: 0" % p["heartbeat_timeout"])
-    if p["run_id"] is not None and len(p["run_id"]) < 8:
-        module.fail_json(msg="run_id '%s' is too short to be unique to one run (at least 8 characters)" % p["run_id"])
     env = dict((str(k), str(v)) for k, v in p["env"].items())
     status = _engine.run_engine(p["argv"], p["stdout"], p["stderr"], p["status_file"], env=env, cwd=p["chdir"],
                                 timeout=p["timeout"] or None, pid_path=p["pid_file"],

@@ -143,39 +143,25 @@ not_started:
   elements: int
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlperf.storage.plugins.module_utils import _engine, _engine_set
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            _engine.RUN_OPTIONS,
-            base=dict(type="path", required=True),
-            runs=dict(type="int", required=True),
-            stdout=dict(type="str", required=True),
-            stderr=dict(type="str", required=True),
-            set_status_file=dict(type="path", required=True),
-            stop_file=dict(type="path"),
-            phase_files=dict(type="list", elements="path", default=[]),
-            phase_prefix=dict(type="str", default="run"),
-            set_id=dict(type="str"),
-        ),
-        supports_check_mode=False,
+    module = _engine.runner_module(
+        "set_status_file", "set_id", "engine_set_wait",
+        base=dict(type="path", required=True),
+        runs=dict(type="int", required=True),
+        stdout=dict(type="str", required=True),
+        stderr=dict(type="str", required=True),
+        set_status_file=dict(type="path", required=True),
+        stop_file=dict(type="path"),
+        phase_files=dict(type="list", elements="path", default=[]),
+        phase_prefix=dict(type="str", default="run"),
+        set_id=dict(type="str"),
     )
     p = module.params
     if p["runs"] < 1:
         module.fail_json(msg="runs must be at least 1 (got %d)" % p["runs"])
-    if os.path.exists(p["set_status_file"]):
-        module.fail_json(msg="%s already exists: a run set never reuses the status of another" % p["set_status_file"])
-    if p["heartbeat_timeout"] and not p["heartbeat_file"]:
-        module.fail_json(msg="heartbeat_timeout is %s but heartbeat_file is not set; give the file that "
-                         "engine_set_wait touches, or set heartbeat_timeout: 0" % p["heartbeat_timeout"])
-    if p["set_id"] is not None and len(p["set_id"]) < 8:
-        module.fail_json(msg="set_id '%s' is too short to be unique to one run set (at least 8 characters)"
-                         % p["set_id"])
     if p["pid_file"] and p["pid_file"].count("%s") != 1:
         module.fail_json(msg="pid_file must hold %%s exactly once, where each run's timestamp goes (got %s)"
                          % p["pid_file"])

@@ -112,21 +112,16 @@ lost_peers:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlperf.storage.plugins.module_utils import _engine, _engine_set
 from ansible_collections.mlperf.storage.plugins.module_utils._dlio_output import describe, progress_from_log, read_tail
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            _engine.WATCH_OPTIONS,
-            set_status_file=dict(type="path", required=True),
-            log=dict(type="str"),
-            label=dict(type="str", default="run"),
-            stop=dict(type="bool", default=False),
-            stop_file=dict(type="path"),
-        ),
-        supports_check_mode=True,
+    module = _engine.watcher_module(
+        set_status_file=dict(type="path", required=True),
+        log=dict(type="str"),
+        label=dict(type="str", default="run"),
+        stop=dict(type="bool", default=False),
+        stop_file=dict(type="path"),
     )
     p = module.params
     if p["stop"] and not p["stop_file"]:
@@ -146,12 +141,7 @@ def main():
     empty = dict(finished=False, set=status or {}, current=current, progress={}, progress_line="")
     if not finished(status) and not p["stop"]:
         where = "%s %d/%d" % (p["label"], current["number"], status["runs_planned"]) if current else p["label"]
-        try:
-            lost = _engine.lost_clients(p, where)
-        except ValueError as exc:
-            module.fail_json(msg="peers: %s" % exc, **empty)
-        if lost:
-            module.fail_json(msg=lost[0], lost_peers=lost[1], **empty)
+        _engine.fail_if_clients_lost(module, where, empty)
     progress = {}
     if current and p["log"] and not current.get("status"):
         progress = progress_from_log(read_tail(os.path.join(current["path"], p["log"])), epochs=p["epochs"])

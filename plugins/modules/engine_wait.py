@@ -108,32 +108,26 @@ elapsed_seconds:
 import os
 import time
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlperf.storage.plugins.module_utils import _engine
 from ansible_collections.mlperf.storage.plugins.module_utils._dlio_output import describe, progress_from_log, read_tail
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            _engine.WATCH_OPTIONS,
-            status_file=dict(type="path", required=True),
-            pid_file=dict(type="path"),
-            log=dict(type="path"),
-            label=dict(type="str", default="engine"),
-        ),
-        supports_check_mode=True,
+    module = _engine.watcher_module(
+        status_file=dict(type="path", required=True),
+        pid_file=dict(type="path"),
+        log=dict(type="path"),
+        label=dict(type="str", default="engine"),
     )
     p = module.params
     empty = dict(finished=False, status={}, progress={}, progress_line="", elapsed_seconds=0)
     try:
         status = _engine.watch(p, lambda: _engine.read_status(p["status_file"]), lambda s: s is not None,
                                module.check_mode)
-        lost = _engine.lost_clients(p, p["label"]) if status is None else None
     except ValueError as exc:
         module.fail_json(msg="peers: %s" % exc, **empty)
-    if lost:
-        module.fail_json(msg=lost[0], lost_peers=lost[1], **empty)
+    if status is None:
+        _engine.fail_if_clients_lost(module, p["label"], empty)
     progress = progress_from_log(read_tail(p["log"]), epochs=p["epochs"]) if p["log"] else {}
     started = None
     pid_info = _engine.read_status(p["pid_file"]) if p["pid_file"] else None

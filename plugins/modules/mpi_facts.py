@@ -22,12 +22,10 @@ options:
     description: File name of the MPI launcher in O(bin_dir).
     type: str
     default: mpirun
-attributes:
-  check_mode:
-    support: full
 extends_documentation_fragment:
   - mlperf.storage.common
   - mlperf.storage.common.facts
+  - mlperf.storage.common.check_mode_full
 """
 
 EXAMPLES = r"""

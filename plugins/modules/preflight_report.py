@@ -41,12 +41,10 @@ options:
     elements: str
     choices: [env, mpi, dirs, peers]
     default: [env, mpi, dirs, peers]
-attributes:
-  check_mode:
-    support: full
 extends_documentation_fragment:
   - mlperf.storage.common
   - mlperf.storage.common.controller
+  - mlperf.storage.common.check_mode_full
 """
 
 EXAMPLES = r"""
