@@ -18,6 +18,7 @@ class ActionModule(PlanAction):
         inter_option_delay=dict(type="int", required=True),
         overrides=dict(type="raw", default={}),  # type checked by the plan, which names kvcache_overrides
         config=dict(type="str"),
+        features=dict(type="raw", default={}),  # type checked by the plan, which names the kvcache_<feature> variable
         cache_dir=dict(type="str", required=True),
         filesystems=dict(type="dict"),
     ))

@@ -14,8 +14,8 @@ description:
     path, and the rules engine's classification of the planned run - in the plan shape the
     M(mlperf.storage.run_phase) role runs (one leaf, one engine process - the kvcache role's runner).
   - Fails, before anything runs, with every problem found - a changed seed, trial count or inter-option delay in
-    CLOSED, OPEN-only overrides in CLOSED, the cache and results directories on one filesystem in CLOSED, an
-    environment that is not the kv-cache lock.
+    CLOSED, OPEN-only overrides or program features in CLOSED, a bad feature value, the cache and results
+    directories on one filesystem in CLOSED, an environment that is not the kv-cache lock.
 extends_documentation_fragment:
   - mlperf.storage.common
   - mlperf.storage.common.controller
@@ -51,6 +51,18 @@ options:
   config:
     description: OPEN only - a custom configuration file of the kv-cache program.
     type: str
+  features:
+    description:
+      - OPEN only - program features passed to every option and trial after the table values, by name -
+        C(disable_multi_turn), C(disable_prefix_caching), C(enable_rag), C(enable_autoscaling),
+        C(enable_latency_tracing) (true or false), C(rag_num_docs) (a whole number of at least 1, only with
+        C(enable_rag)), C(autoscaler_mode) (C(qos) or C(capacity), only with C(enable_autoscaling)),
+        C(performance_profile) (C(latency) or C(throughput)); the edition's C(open_features) table decides the
+        flags and choices.
+      - Unset (none, empty or false) passes nothing. Every set one is refused in CLOSED (rules 6.6.1; autoscaling
+        6.3.2.2), before anything runs, as is a bad value, each naming its role variable C(kvcache_<name>).
+    type: raw
+    default: {}
   cache_dir:
     description: The KV-cache directory on the storage under test (each rank uses its own subdirectory).
     type: str
@@ -86,11 +98,32 @@ EXAMPLES = r"""
       runner: /var/tmp/mlperf-storage/work/mlperf_kvcache_runner.py
       spec: /var/tmp/mlperf-storage/work/kvcache_spec.json
   register: kvcache_plan_result
+
+- name: Plan an OPEN KV-cache run with RAG (20 documents) and the throughput profile
+  mlperf.storage.kvcache_plan:
+    edition: "3.0"
+    division: open
+    clients: "{{ groups[mlperf_clients_group] }}"
+    launcher: "{{ mlperf_launcher_host }}"
+    processes_per_host: "{{ kvcache_processes_per_host }}"
+    seed: 42
+    trials: 1
+    inter_option_delay: 30
+    features:
+      enable_rag: true
+      rag_num_docs: 20
+      performance_profile: throughput
+    cache_dir: "{{ kvcache_cache_dir }}"
+    org: "{{ mlperf_org }}"
+    system: "{{ mlperf_system }}"
+    paths: "{{ kvcache_plan_paths }}"  # results_dir, work_dir, venv_bin, runner, spec as in the task above
+  register: kvcache_open_plan
 """
 
 RETURN = r"""
 plan:
-  description: The plan (runner_spec with every invocation, settings per option, commands, metadata, classification).
+  description: The plan (runner_spec with every invocation, settings per option, the program features used, commands,
+    metadata, classification).
   returned: success
   type: dict
 """

@@ -16,6 +16,7 @@ import copy
 import shlex
 
 from ansible_collections.mlperf.storage.plugins.module_utils import _mpi
+from ansible_collections.mlperf.storage.plugins.plugin_utils import _inputs
 from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_core import RUN_DIR_TOKEN, plan_function, problem
 
 # option setting -> wrapper flag, in the order the upstream tool passes them
@@ -45,8 +46,9 @@ def option_settings(table, options, overrides):
     return out
 
 
-def wrapper_argv(python, wrapper, option, trial, cache_dir, seed, settings, config=None):
-    """One rank's program: the upstream wrapper with per-rank output/cache bases and the option's flags."""
+def wrapper_argv(python, wrapper, option, trial, cache_dir, seed, settings, config=None, feature_args=()):
+    """One rank's program: the upstream wrapper with per-rank output/cache bases, the option's flags and the
+    program features (``feature_args``, the same for every option; the wrapper passes them on to the program)."""
     argv = [python, wrapper, "--rank-output-base", "%s/option_%s/trial_%d" % (RUN_DIR_TOKEN, option, trial),
             "--rank-cache-base", cache_dir, "--seed-base", str(seed)]
     if config:
@@ -54,6 +56,68 @@ def wrapper_argv(python, wrapper, option, trial, cache_dir, seed, settings, conf
     for key, flag in FLAGS:
         if settings.get(key) is not None:
             argv += [flag, _flag_value(settings[key])]
+    return argv + list(feature_args)
+
+
+def _unset(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _feature_value(entry, variable, value):
+    """(the value to pass, or None for a switch that is off; a problem or None) of one set feature."""
+    kind = entry.get("kind")
+    if kind == "switch":
+        if not _inputs.is_boolean(value):
+            return None, problem(variable, "%s is %s; it must be true or false" % (variable, _inputs.shown(value)),
+                                 "set %s to true or false" % variable)
+        return (True if str(value).strip().lower() in _inputs.TRUE_WORDS else None), None
+    if kind == "count":
+        number = _inputs.as_int(value)
+        if number is None or number < 1:
+            return None, problem(variable, "%s is %s; it must be a whole number of at least 1"
+                                 % (variable, _inputs.shown(value)),
+                                 "set %s to a positive integer, or leave it unset (the program's default)" % variable)
+        return number, None
+    choices = [str(c) for c in entry.get("choices") or ()]
+    if str(value) in choices:
+        return str(value), None
+    why = (entry.get("refused") or {}).get(str(value))
+    return None, problem(variable, "%s is %s; it must be one of %s%s" % (
+        variable, _inputs.shown(value), ", ".join(choices), " (%s: %s)" % (value, why) if why else ""),
+        "set %s to one of %s, or leave it empty (the program's default)" % (variable, ", ".join(choices)))
+
+
+def chosen_features(spec, given):
+    """({name: value} of the program features switched on or set, in wrapper order; problems) from ``given``
+    ({name: value}; None, "" and a false switch are unset). ``spec`` is the edition's open_features. Each problem
+    names the role variable ``kvcache_<name>``."""
+    chosen, problems = {}, []
+    for name in sorted(set(given) - set(spec)):
+        problems.append(problem("features", "features has %r; the kv-cache program features are %s"
+                                % (name, ", ".join(spec)), "remove %s" % name))
+    for name, entry in spec.items():
+        if _unset(given.get(name)):
+            continue
+        value, found = _feature_value(entry, "kvcache_" + name, given[name])
+        if found:
+            problems.append(found)
+        elif value is not None:
+            chosen[name] = value
+    for name, entry in spec.items():
+        needed = entry.get("requires")
+        if needed in spec and not _unset(given.get(name)) and needed not in chosen:
+            problems.append(problem("kvcache_" + name, "kvcache_%s is %s but kvcache_%s is not true: the program "
+                                    "uses %s only with %s" % (name, _inputs.shown(given.get(name)), needed,
+                                                              entry["flag"], spec[needed]["flag"]),
+                                    "set kvcache_%s: true, or remove kvcache_%s" % (needed, name)))
+    return chosen, problems
+
+
+def feature_argv(spec, chosen):
+    """The wrapper flags of the chosen features: a switch alone, any other with its value."""
+    argv = []
+    for name, value in chosen.items():
+        argv += [spec[name]["flag"]] if value is True else [spec[name]["flag"], str(value)]
     return argv
 
 
@@ -129,6 +193,22 @@ def plan_kvcache(planner, req):
         planner.fail("kvcache_overrides", "CLOSED runs the options of Table KVCache-1 as they are; kvcache_overrides "
                                           "sets %s" % ", ".join(sorted(overrides)),
                      "remove kvcache_overrides, or set mlperf_division: open")
+    # One role variable per program feature (kvcache_enable_rag, kvcache_rag_num_docs, ...): they are run-level
+    # switches of the program, like kvcache_config, not Table KVCache-1 values kvcache_overrides supersedes per key.
+    given = planner.mapping(req.get("features"), "features", "write it as a mapping, e.g. {enable_rag: true}") or {}
+    feature_spec = edition.kv_cache_open_features()
+    features, feature_problems = chosen_features(feature_spec, given)
+    errors.extend(feature_problems)
+    forbidden = edition.kv_cache_closed_forbidden()
+    for name in (features if closed else {}):
+        variable = "kvcache_" + name
+        if name in forbidden:
+            message = "CLOSED forbids %s (rules 6.3.2.2); %s is %s" % (feature_spec[name]["flag"], variable,
+                                                                        _inputs.shown(features[name]))
+        else:
+            message = ("CLOSED passes no program feature to the benchmark (rules 6.6.1); %s is %s (%s)"
+                       % (variable, _inputs.shown(features[name]), feature_spec[name]["flag"]))
+        planner.fail(variable, message, "remove %s, or set mlperf_division: open" % variable)
     if closed and options != sorted(table, key=int):
         planner.fail("kvcache_options", "CLOSED runs every option of Table KVCache-1 (%s), the plan has %s"
                      % (", ".join(sorted(table)), ", ".join(options)),
@@ -185,7 +265,8 @@ def plan_kvcache(planner, req):
         extra = ["--mca", "orte_abort_on_non_zero_status", "0"] + extra  # a failed rank must not end the trial
     steps = [{"option": option, "trial": trial,
               "argv": planner.mpi_argv(ranks, wrapper_argv(python, wrapper, option, trial, cache_dir, seed,
-                                                           settings[option], config), extra)}
+                                                           settings[option], config,
+                                                           feature_argv(feature_spec, features)), extra)}
              for option in options for trial in range(trials)]
     model = overrides.get("model") or edition.kv_cache_default_model()
     runner_spec = {"steps": steps, "options": options, "trials": trials, "total_ranks": np,
@@ -198,7 +279,8 @@ def plan_kvcache(planner, req):
     plan.update(
         edition=edition_name, division=division, model=model, options=options, settings=settings, seed=seed,
         trials=trials, inter_option_delay=delay, num_processes=np, npernode=int(per_host), cache_dir=cache_dir,
-        config=config, overrides=overrides, runner_spec=runner_spec, expected_seconds=expected_seconds,
+        config=config, overrides=overrides, features=features, runner_spec=runner_spec,
+        expected_seconds=expected_seconds,
         rank_layout=ranks,
         datasize={"estimated_bytes_per_option": estimates, "recommended_cache_bytes": 2 * max(estimates.values())},
         paths=planner.paths(model, "run"), commands={"run": run_command}, engine=dict(engine, translations=[]),
@@ -225,7 +307,7 @@ def planned_metadata(planner, plan):
                   "inter_option_delay": plan["inter_option_delay"], "cache_dir": plan["cache_dir"],
                   "model": first.get("model"), "num_users": first.get("num_users"), "duration": first.get("duration"),
                   "gpu_mem_gb": first.get("gpu_mem_gb"), "cpu_mem_gb": first.get("cpu_mem_gb"),
-                  "generation_mode": first.get("generation_mode")}
+                  "generation_mode": first.get("generation_mode"), "features": dict(plan["features"])}
     args = {
         "benchmark": "kvcache",
         "command": "run",
@@ -237,9 +319,11 @@ def planned_metadata(planner, plan):
         "trials": plan["trials"],
         "inter_option_delay": plan["inter_option_delay"],
         "config": plan["config"],
-        "enable_autoscaling": False,
         "options": plan["options"],
     }
+    # every program feature under the upstream tool's args name: its value, or off / None when not used
+    for name, entry in planner.edition().kv_cache_open_features().items():
+        args[name] = plan["features"].get(name, False if entry.get("kind") == "switch" else None)
     return planner.metadata(plan["model"], plan["num_processes"], None, parameters, dict(plan["overrides"]), args,
                             clients=planner.req["clients"], kvcache_model=plan["model"], seed=plan["seed"],
                             trials=plan["trials"], inter_option_delay=plan["inter_option_delay"],

@@ -146,3 +146,42 @@ def test_kvcache_closed_cache_and_results_on_one_filesystem_refused(tmp_path, di
                      kvcache_cache_dir=str(dirs["data"]))  # data/ and results/ share the test's filesystem
     result, out = run_playbook(tmp_path, extravars, "samefs")
     assert_refused_up_front(result, out, dirs["results"], "[kvcache_cache_dir]", "are on the same filesystem")
+
+
+def test_kvcache_open_program_features_reach_every_rank_and_the_record(tmp_path, dirs):
+    """The feature variables through the role, the plan and the wrapper command to every rank (the stand-in takes
+    them with kv-cache.py's own types and choices), recorded in the metadata and allowed by the verifier in OPEN."""
+    _require_engine_host()
+    extravars = dict(base_vars(dirs, tmp_path), mlperf_division="open", kvcache_options=["2"], kvcache_trials=1,
+                     kvcache_inter_option_delay=0, kvcache_enable_rag=True, kvcache_rag_num_docs="3",
+                     kvcache_performance_profile="throughput", kvcache_disable_prefix_caching="yes")
+    result, out = run_playbook(tmp_path, extravars, "features")
+    assert result.rc == 0 and "Traceback" not in out, out[-4000:]
+    model_dir = dirs["results"] / "open" / "replay" / "results" / "localhost" / "kv_cache" / "llama3.1-8b"
+    [leaf] = [p for p in (model_dir / "run").iterdir() if p.is_dir()]
+    ts = leaf.name
+    meta = json.loads((leaf / ("kv_cache_%s_metadata.json" % ts)).read_text())
+    [invocation] = meta["kvcache_invocations"]
+    assert invocation["command"].endswith("--generation-mode none --disable-prefix-caching --enable-rag "
+                                          "--rag-num-docs 3 --performance-profile throughput")
+    assert meta["args"]["enable_rag"] is True and meta["args"]["rag_num_docs"] == 3
+    assert meta["args"]["disable_prefix_caching"] is True and meta["args"]["enable_autoscaling"] is False
+    assert meta["args"]["performance_profile"] == "throughput" and meta["args"]["autoscaler_mode"] is None
+    stdout = (leaf / ("kvcache_opt2_trial0_%s.stdout.log" % ts)).read_text()
+    assert stdout.count("program features: --disable-prefix-caching, --enable-rag, --rag-num-docs 3, "
+                        "--performance-profile throughput") == 2  # both ranks
+    assert artifact_data(result)["mlperf_verdict"] == "CLOSED"
+    allowed = sorted(i["parameter"] for i in verify_run_dir(str(leaf))["issues"]
+                     if i["rule_id"] == "6.6.2" and i["validation"] == "CLOSED")
+    assert allowed == ["options.2.disable_prefix_caching", "options.2.enable_rag", "options.2.performance_profile",
+                       "options.2.rag_num_docs"]
+
+
+def test_kvcache_closed_with_program_features_is_refused_before_anything_runs(tmp_path, dirs):
+    _require_engine_host()
+    extravars = dict(base_vars(dirs, tmp_path), mlperf_division="closed", kvcache_enable_autoscaling=True,
+                     kvcache_performance_profile="latency")
+    result, out = run_playbook(tmp_path, extravars, "closedfeatures")
+    assert_refused_up_front(result, out, dirs["results"],
+                            "[kvcache_enable_autoscaling] CLOSED forbids --enable-autoscaling (rules 6.3.2.2)",
+                            "[kvcache_performance_profile] CLOSED passes no program feature to the benchmark")

@@ -23,6 +23,8 @@ RECORDED_RANK_FILE = RECORDED_RUN + "/option_1/trial_0/rank_0/kvcache_results_20
 VALUE_FLAGS = ("--model", "--num-users", "--duration", "--gpu-mem-gb", "--cpu-mem-gb", "--max-concurrent-allocs",
                "--generation-mode")
 MODELS = ("tiny-1b", "mistral-7b", "llama2-7b", "llama3.1-8b", "llama3.1-70b-instruct")
+FEATURE_SWITCHES = ("--disable-multi-turn", "--disable-prefix-caching", "--enable-rag", "--enable-autoscaling",
+                    "--enable-latency-tracing")
 
 
 def non_negative(text):
@@ -52,7 +54,23 @@ def parser():
     p.add_argument("--cpu-mem-gb", type=non_negative, required=True)
     p.add_argument("--max-concurrent-allocs", type=positive_int, required=True)
     p.add_argument("--generation-mode", choices=("none", "fast", "realistic"), required=True)
+    # the program features the wrapper passes on to kv-cache.py, with kv-cache.py's own argparse types and choices
+    for switch in FEATURE_SWITCHES:
+        p.add_argument(switch, action="store_true")
+    p.add_argument("--rag-num-docs", type=int)
+    p.add_argument("--autoscaler-mode", choices=("qos", "capacity"))
+    p.add_argument("--performance-profile", choices=("latency", "throughput"))
     return p
+
+
+def features(args):
+    """The program features this rank was given, as the wrapper flags that carried them."""
+    used = [s for s in FEATURE_SWITCHES if getattr(args, s[2:].replace("-", "_"))]
+    for flag in ("--rag-num-docs", "--autoscaler-mode", "--performance-profile"):
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is not None:
+            used.append("%s %s" % (flag, value))
+    return used
 
 
 def published_option(run_dir, args):
@@ -109,6 +127,7 @@ def main(argv):
     shutil.copyfile(source, target)
     print("KV Cache Wrapper (replay stand-in) - rank %d, seed %d, model %s, %d users, %d s"
           % (me, args.seed_base + me, args.model, args.num_users, args.duration))
+    print("KV Cache Wrapper (replay stand-in) - program features: %s" % (", ".join(features(args)) or "none"))
     print("Results saved to %s" % target)
     return 0
 

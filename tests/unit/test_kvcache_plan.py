@@ -155,3 +155,122 @@ def test_metadata_base_carries_the_locks_where_the_rules_read_them():
 def test_cache_size_estimate():
     settings = {"model": "llama3.1-8b", "num_users": 200}
     assert plan_mod.cache_estimate(load_edition("3.0"), settings, 4) == 4096 * 8192 * 200 * 4
+
+
+# --- program features of the upstream `open kvcache run` (edition open_features; role variables kvcache_<name>) ---
+# what the role passes when no feature variable is set (its defaults)
+UNSET_FEATURES = {"performance_profile": "", "disable_multi_turn": False, "disable_prefix_caching": False,
+                  "enable_rag": False, "rag_num_docs": None, "enable_autoscaling": False, "autoscaler_mode": "",
+                  "enable_latency_tracing": False}
+ALL_FEATURES = dict(UNSET_FEATURES, performance_profile="throughput", disable_multi_turn=True,
+                    disable_prefix_caching=True, enable_rag=True, rag_num_docs=20, enable_autoscaling=True,
+                    autoscaler_mode="capacity", enable_latency_tracing=True)
+
+
+def test_open_features_reach_every_wrapper_command_after_the_table_values_and_the_metadata():
+    plan = plan_mod.plan_kvcache(request(division="open", features=ALL_FEATURES))
+    assert plan["errors"] == []
+    steps = plan["runner_spec"]["steps"]
+    assert len(steps) == 9
+    for step in steps:
+        argv = step["argv"]
+        assert argv[argv.index("--generation-mode"):] == [
+            "--generation-mode", "none", "--disable-multi-turn", "--disable-prefix-caching", "--enable-rag",
+            "--rag-num-docs", "20", "--enable-autoscaling", "--autoscaler-mode", "capacity",
+            "--performance-profile", "throughput", "--enable-latency-tracing"]
+    meta = plan["metadata_base"]
+    for name, value in ALL_FEATURES.items():
+        assert meta["args"][name] == value, name
+    assert meta["parameters"]["features"] == ALL_FEATURES and plan["features"] == ALL_FEATURES
+    assert "--enable-rag --rag-num-docs 20" in meta["kvcache_invocations"][4]["command"]
+    # the verifier reads the planned commands: OPEN may use every feature
+    assert plan["classification"]["verdict"] == "CLOSED"
+    judged = {i["parameter"]: (i["rule_id"], i["validation"]) for i in plan["classification"]["issues"]
+              if i["parameter"].startswith("options.2.")}
+    assert judged["options.2.enable_autoscaling"] == ("6.6.2", "CLOSED")
+    assert judged["options.2.rag_num_docs"] == ("6.6.2", "CLOSED")
+
+
+def test_unset_features_pass_nothing_and_closed_plans_as_before():
+    plain = plan_mod.plan_kvcache(request())
+    plan = plan_mod.plan_kvcache(request(features=UNSET_FEATURES))
+    assert plan["errors"] == [] and plan["classification"]["verdict"] == "CLOSED"
+    assert [s["argv"] for s in plan["runner_spec"]["steps"]] == [s["argv"] for s in plain["runner_spec"]["steps"]]
+    args = plan["metadata_base"]["args"]
+    assert args["enable_rag"] is False and args["enable_autoscaling"] is False and args["rag_num_docs"] is None
+    assert args["performance_profile"] is None and plan["features"] == {}
+
+
+@pytest.mark.parametrize("features,variable,message", [
+    ({"performance_profile": "latency"}, "kvcache_performance_profile",
+     "CLOSED passes no program feature to the benchmark (rules 6.6.1); kvcache_performance_profile is 'latency' "
+     "(--performance-profile)"),
+    ({"disable_multi_turn": True}, "kvcache_disable_multi_turn", "kvcache_disable_multi_turn is True"),
+    ({"disable_prefix_caching": True}, "kvcache_disable_prefix_caching", "(--disable-prefix-caching)"),
+    ({"enable_rag": True}, "kvcache_enable_rag", "(--enable-rag)"),
+    ({"enable_latency_tracing": "yes"}, "kvcache_enable_latency_tracing", "(--enable-latency-tracing)"),
+    ({"enable_autoscaling": True}, "kvcache_enable_autoscaling",
+     "CLOSED forbids --enable-autoscaling (rules 6.3.2.2); kvcache_enable_autoscaling is True"),
+])
+def test_closed_refuses_every_feature_before_anything_runs(features, variable, message):
+    for allow_invalid in (False, True):
+        plan = plan_mod.plan_kvcache(request(features=dict(UNSET_FEATURES, **features), allow_invalid=allow_invalid))
+        assert [e["variable"] for e in plan["errors"]] == [variable]
+        assert message in plan["errors"][0]["message"]
+        assert plan["errors"][0]["fix"] == "remove %s, or set mlperf_division: open" % variable
+        assert "runner_spec" not in plan
+
+
+def test_closed_refuses_the_valued_features_with_their_switches():
+    plan = plan_mod.plan_kvcache(request(features=dict(UNSET_FEATURES, enable_rag=True, rag_num_docs=5,
+                                                       enable_autoscaling=True, autoscaler_mode="qos")))
+    assert [e["variable"] for e in plan["errors"]] == [
+        "kvcache_enable_rag", "kvcache_rag_num_docs", "kvcache_enable_autoscaling", "kvcache_autoscaler_mode"]
+    assert "kvcache_rag_num_docs is 5 (--rag-num-docs)" in plan["errors"][1]["message"]
+
+
+@pytest.mark.parametrize("features,variable,message,fix", [
+    ({"performance_profile": "fast"}, "kvcache_performance_profile",
+     "kvcache_performance_profile is 'fast'; it must be one of latency, throughput",
+     "set kvcache_performance_profile to one of latency, throughput, or leave it empty (the program's default)"),
+    ({"enable_autoscaling": True, "autoscaler_mode": "predictive"}, "kvcache_autoscaler_mode",
+     "kvcache_autoscaler_mode is 'predictive'; it must be one of qos, capacity (predictive: the upstream launcher "
+     "offers it, but the kv-cache program refuses it)", "set kvcache_autoscaler_mode to one of qos, capacity"),
+    ({"enable_rag": True, "rag_num_docs": 0}, "kvcache_rag_num_docs",
+     "kvcache_rag_num_docs is 0; it must be a whole number of at least 1",
+     "set kvcache_rag_num_docs to a positive integer, or leave it unset (the program's default)"),
+    ({"enable_rag": True, "rag_num_docs": "many"}, "kvcache_rag_num_docs",
+     "kvcache_rag_num_docs is 'many'; it must be a whole number of at least 1", "a positive integer"),
+    ({"enable_rag": True, "rag_num_docs": 2.5}, "kvcache_rag_num_docs", "kvcache_rag_num_docs is 2.5", "positive"),
+    ({"rag_num_docs": 5}, "kvcache_rag_num_docs",
+     "kvcache_rag_num_docs is 5 but kvcache_enable_rag is not true: the program uses --rag-num-docs only with "
+     "--enable-rag", "set kvcache_enable_rag: true, or remove kvcache_rag_num_docs"),
+    ({"autoscaler_mode": "qos"}, "kvcache_autoscaler_mode",
+     "kvcache_autoscaler_mode is 'qos' but kvcache_enable_autoscaling is not true: the program uses "
+     "--autoscaler-mode only with --enable-autoscaling",
+     "set kvcache_enable_autoscaling: true, or remove kvcache_autoscaler_mode"),
+    ({"enable_rag": "maybe"}, "kvcache_enable_rag", "kvcache_enable_rag is 'maybe'; it must be true or false",
+     "set kvcache_enable_rag to true or false"),
+    ({"use_burst_trace": True}, "features", "features has 'use_burst_trace'; the kv-cache program features are",
+     "remove use_burst_trace"),
+])
+def test_bad_feature_values_are_structured_errors_before_anything_runs(features, variable, message, fix):
+    plan = plan_mod.plan_kvcache(request(division="open", features=dict(UNSET_FEATURES, **features)))
+    assert [e["variable"] for e in plan["errors"]] == [variable], plan["errors"]
+    assert set(plan["errors"][0]) == {"variable", "message", "fix"}
+    assert message in plan["errors"][0]["message"] and fix in plan["errors"][0]["fix"]
+    assert "runner_spec" not in plan
+
+
+def test_features_not_a_mapping_is_named():
+    plan = plan_mod.plan_kvcache(request(division="open", features=["enable_rag"]))
+    assert [e["variable"] for e in plan["errors"]] == ["features"]
+
+
+def test_feature_values_as_extra_vars_give_them():
+    """-e kvcache_enable_rag=yes -e kvcache_rag_num_docs=7: strings, read as Ansible reads them."""
+    plan = plan_mod.plan_kvcache(request(division="open", features=dict(
+        UNSET_FEATURES, enable_rag="yes", rag_num_docs="7", disable_multi_turn="false")))
+    assert plan["errors"] == [] and plan["features"] == {"enable_rag": True, "rag_num_docs": 7}
+    argv = plan["runner_spec"]["steps"][0]["argv"]
+    assert argv[-3:] == ["--enable-rag", "--rag-num-docs", "7"] and "--disable-multi-turn" not in argv

@@ -238,3 +238,16 @@ def test_published_leaf_shape_matches_ours(runner):
     ours = runner.summarize("x", [runner.aggregate_option("1", {0: {0: None}}, 1)], 1, 1, 1, 1, {})
     assert set(published) <= set(ours)
     assert set(published["options"]["1"]) <= set(ours["options"]["1"])
+
+
+def test_rules_engine_allows_the_program_features_of_an_open_leaf(runner, rank_doc, tmp_path):
+    features = {"enable_rag": True, "rag_num_docs": 4, "performance_profile": "throughput"}
+    leaf = _leaf_with_metadata(tmp_path, rank_doc, runner, {"division": "open", "features": features})
+    with open(os.path.join(leaf, "kv_cache_20260101_000003_metadata.json"), encoding="utf-8") as handle:
+        meta = json.load(handle)
+    assert meta["args"]["enable_rag"] is True and meta["args"]["rag_num_docs"] == 4
+    assert meta["parameters"]["features"] == features
+    result = verify_run_dir(leaf)
+    assert result["verdict"] == "CLOSED", [i["message"] for i in result["issues"] if i["validation"] != "CLOSED"]
+    allowed = sorted(i["parameter"] for i in result["issues"] if i["rule_id"] == "6.6.2")
+    assert allowed == sorted("options.%s.%s" % (o, k) for o in "123" for k in features)

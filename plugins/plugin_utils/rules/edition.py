@@ -231,6 +231,16 @@ class Edition:
         """Per-option settings an OPEN run may supersede; every other table value is fixed in both divisions."""
         return tuple(self.section("kv_cache").get("open_overrides") or ())
 
+    def kv_cache_open_features(self) -> dict:
+        """Program features an OPEN run may use, in wrapper order: {name: {flag, kind, choices, requires, refused}}
+        (a copy)."""
+        features = self.section("kv_cache").get("open_features") or {}
+        return {str(k): copy.deepcopy(dict(v or {})) for k, v in features.items()}
+
+    def kv_cache_closed_forbidden(self) -> tuple:
+        """Run settings that make a CLOSED KV-cache run INVALID (not merely OPEN) when used."""
+        return tuple(self.section("kv_cache").get("closed_forbidden") or ())
+
     def kv_cache_generation_modes(self) -> tuple:
         return tuple(self.section("kv_cache").get("generation_modes") or ())
 

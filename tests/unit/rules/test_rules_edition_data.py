@@ -90,9 +90,30 @@ def test_kv_cache_facts():
     assert ed.kv_cache_model_footprint("unknown-model") == (4096, 4096)
 
 
+def test_kv_cache_program_features():
+    ed = load_edition("3.0")
+    features = ed.kv_cache_open_features()
+    # the upstream `open kvcache run` flags, in the order its recorded commands pass them on
+    assert [(n, f["flag"], f["kind"]) for n, f in features.items()] == [
+        ("disable_multi_turn", "--disable-multi-turn", "switch"),
+        ("disable_prefix_caching", "--disable-prefix-caching", "switch"),
+        ("enable_rag", "--enable-rag", "switch"), ("rag_num_docs", "--rag-num-docs", "count"),
+        ("enable_autoscaling", "--enable-autoscaling", "switch"), ("autoscaler_mode", "--autoscaler-mode", "choice"),
+        ("performance_profile", "--performance-profile", "choice"),
+        ("enable_latency_tracing", "--enable-latency-tracing", "switch")]
+    assert features["performance_profile"]["choices"] == ["latency", "throughput"]
+    assert features["autoscaler_mode"]["choices"] == ["qos", "capacity"]  # what kv-cache.py accepts
+    assert features["rag_num_docs"]["requires"] == "enable_rag"
+    assert features["autoscaler_mode"]["requires"] == "enable_autoscaling"
+    assert "enable_autoscaling" in ed.kv_cache_closed_forbidden()  # rules 6.3.2.2
+    features["enable_rag"]["flag"] = "--changed"
+    assert ed.kv_cache_open_features()["enable_rag"]["flag"] == "--enable-rag"
+
+
 def test_an_edition_without_kv_cache_has_none_of_its_facts():
     ed = load_edition("2.0")
     assert not ed.has_benchmark("kv_cache")
+    assert ed.kv_cache_open_features() == {} and ed.kv_cache_closed_forbidden() == ()
     assert ed.kv_cache_options() == {} and ed.kv_cache_open_overrides() == ()
     assert ed.kv_cache_model_footprint("llama3.1-8b") is None and ed.kv_cache_default_model() is None
 

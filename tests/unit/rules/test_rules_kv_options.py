@@ -172,3 +172,84 @@ def test_result_verdict_follows_the_option_change(tmp_path):
     _edit_commands(os.path.join(root, NEWFW_K), 1, 0, _set_flag("--num-users", "100"))
     assert submission(verify_tree(root).to_dict(), "kv_cache")["verdict"] == "OPEN"
     assert load_json(metadata_path(os.path.join(root, NEWFW_K)))["verification"] is None  # the copy, as published
+
+
+# --- program features (upstream `open kvcache run` flags; edition open_features) in a recorded command -------------
+FEATURE_RULES = ("6.3.2.2", "6.6.1", "6.6.2")
+
+
+def _feature_findings(run):
+    """(validation, rule, parameter, actual) of the program-feature findings."""
+    return sorted((i["validation"], i["rule_id"], i["parameter"], i["actual"]) for i in run["issues"]
+                  if i["rule_id"] in FEATURE_RULES)
+
+
+def _append(text):
+    return lambda cmd: cmd + " " + text
+
+
+# (flag as recorded, feature, value the parser reads, CLOSED verdict, rule)
+FEATURES = [
+    ("--performance-profile throughput", "performance_profile", "throughput", "OPEN", "6.6.1"),
+    ("--disable-multi-turn", "disable_multi_turn", True, "OPEN", "6.6.1"),
+    ("--disable-prefix-caching", "disable_prefix_caching", True, "OPEN", "6.6.1"),
+    ("--enable-rag", "enable_rag", True, "OPEN", "6.6.1"),
+    ("--rag-num-docs 5", "rag_num_docs", "5", "OPEN", "6.6.1"),
+    ("--autoscaler-mode qos", "autoscaler_mode", "qos", "OPEN", "6.6.1"),
+    ("--enable-latency-tracing", "enable_latency_tracing", True, "OPEN", "6.6.1"),
+    ("--enable-autoscaling", "enable_autoscaling", True, "INVALID", "6.3.2.2"),
+]
+
+
+@pytest.mark.parametrize("text,key,actual,verdict,rule", FEATURES, ids=[f[1] for f in FEATURES])
+def test_closed_run_whose_command_carries_a_program_feature_is_not_closed(newfw, text, key, actual, verdict, rule):
+    _edit_commands(newfw, 2, 1, _append(text))
+    run = verify_run_dir(newfw)
+    assert run["verdict"] == verdict
+    assert _feature_findings(run) == [(verdict, rule, "options.2.%s" % key, actual)]
+    assert _findings(run) == []  # the Table KVCache-1 values and the sequence locks are as published
+    issue = [i for i in run["issues"] if i["parameter"] == "options.2.%s" % key][0]
+    assert issue["message"].startswith("option 2 trial 1 ran %s; CLOSED " % text)
+
+
+def test_closed_run_with_features_in_every_trial_says_each_once_per_option(newfw):
+    _edit_commands(newfw, 1, None, _append("--enable-rag --rag-num-docs 5"))
+    run = verify_run_dir(newfw)
+    assert run["verdict"] == "OPEN"
+    assert _feature_findings(run) == [("OPEN", "6.6.1", "options.1.enable_rag", True),
+                                      ("OPEN", "6.6.1", "options.1.rag_num_docs", "5")]
+
+
+def test_published_open_run_passes_program_features_and_open_may(tmp_path):
+    """FarmGPU's OPEN commands end --rag-num-docs 10 --autoscaler-mode qos --performance-profile throughput."""
+    root = copy_corpus(tmp_path, FARMGPU_K)
+    run_dir = os.path.join(root, FARMGPU_K)
+    run = verify_run_dir(run_dir)
+    assert _feature_findings(run) == sorted(
+        ("CLOSED", "6.6.2", "options.%s.%s" % (o, k), v) for o in "123"
+        for k, v in (("rag_num_docs", "10"), ("autoscaler_mode", "qos"), ("performance_profile", "throughput")))
+    assert all("(OPEN allows it)" in i["message"] for i in run["issues"] if i["rule_id"] == "6.6.2")
+    # switched on too (autoscaling included, which only CLOSED forbids): still allowed, the verdict is as published
+    _edit_commands(run_dir, 3, 0, _append("--enable-rag --enable-autoscaling --enable-latency-tracing"))
+    run = verify_run_dir(run_dir)
+    assert run["verdict"] == "INVALID" and _findings(run) == []  # published: partial_failure (6.3.4) only
+    judged = {p: v for v, r, p, a in _feature_findings(run) if p.startswith("options.3.")}
+    assert judged == {"options.3.%s" % k: "CLOSED" for k in (
+        "rag_num_docs", "autoscaler_mode", "performance_profile", "enable_rag", "enable_autoscaling",
+        "enable_latency_tracing")}
+
+
+@pytest.mark.parametrize("old,new,why", [
+    ("--autoscaler-mode qos", "--autoscaler-mode predictive", "one of qos, capacity"),
+    ("--rag-num-docs 10", "--rag-num-docs 0", "a whole number of at least 1"),
+    ("--performance-profile throughput", "--performance-profile fast", "one of latency, throughput"),
+])
+def test_a_feature_value_the_program_refuses_is_invalid_in_open(tmp_path, old, new, why):
+    root = copy_corpus(tmp_path, FARMGPU_K)
+    run_dir = os.path.join(root, FARMGPU_K)
+    _edit_commands(run_dir, 1, 0, lambda cmd: cmd.replace(old, new))
+    run = verify_run_dir(run_dir)
+    bad = [i for i in run["issues"] if i["rule_id"] == "6.6.2" and i["validation"] == "INVALID"]
+    assert [(i["parameter"], i["actual"]) for i in bad] == [("options.1.%s" % old.split()[0][2:].replace("-", "_"),
+                                                             new.split()[1])]
+    assert "which the kv-cache program does not accept (%s)" % why in bad[0]["message"]

@@ -178,6 +178,45 @@ def option_invocations(run):
     return found or None
 
 
+def _refused_value(entry, value):
+    """Why the kv-cache program would not accept ``value`` for a feature (None when it would)."""
+    kind = entry.get("kind")
+    if kind == "switch":
+        return None if value is True else "a switch takes no value"
+    if kind == "count":
+        return None if value is not True and (to_int(value) or 0) >= 1 else "a whole number of at least 1"
+    choices = [str(c) for c in entry.get("choices") or ()]
+    return None if str(value) in choices else "one of " + ", ".join(choices)
+
+
+def _feature_findings(ctx, name, trial, flags, features, forbidden, seen):
+    """Findings for the program features one option/trial command passes (edition ``open_features``): CLOSED
+    passes none (6.6.1: OPEN; one CLOSED forbids, autoscaling, 6.3.2.2: INVALID); a value the program refuses is
+    INVALID in either division; OPEN may use the others (6.6.2)."""
+    issues = []
+    for key, entry in features.items():
+        flag = entry.get("flag")
+        if flag not in flags or (name, key) in seen:
+            continue
+        seen.add((name, key))
+        value = flags[flag]
+        param = "options.%s.%s" % (name, key)
+        where = "option %s trial %s ran %s" % (name, trial, flag if value is True else "%s %s" % (flag, value))
+        refused = _refused_value(entry, value)
+        if refused:
+            issues.append(ctx.invalid("%s, which the kv-cache program does not accept (%s)" % (where, refused),
+                                      parameter=param, actual=value, rule_id="6.6.2"))
+        elif ctx.closed_division and key in forbidden:
+            issues.append(ctx.invalid(where + "; CLOSED forbids it", parameter=param, expected=None, actual=value,
+                                      rule_id="6.3.2.2"))
+        elif ctx.closed_division:
+            issues.append(ctx.open(where + "; CLOSED passes no program feature, only OPEN may use it",
+                                   parameter=param, expected=None, actual=value, rule_id="6.6.1"))
+        else:
+            issues.append(ctx.ok(where + " (OPEN allows it)", parameter=param, actual=value, rule_id="6.6.2"))
+    return issues
+
+
 def _same(expected, actual):
     if isinstance(expected, (int, float)) and not isinstance(expected, bool):
         return to_number(actual) == expected
@@ -192,11 +231,12 @@ def check_kv_option_values(ctx):
     if not table:
         return None
     tunable = ctx.edition.kv_cache_open_overrides()
+    features, forbidden = ctx.edition.kv_cache_open_features(), ctx.edition.kv_cache_closed_forbidden()
     recorded = option_invocations(run)
     if not recorded:
         return ctx.warn("the run records no per-option commands: the Table KVCache-1 values of each option "
                         "cannot be confirmed", parameter="options")
-    issues = []
+    issues, used = [], []  # used: the program features' findings (rules 6.3.2.2, 6.6.1, 6.6.2)
     closed = ctx.closed_division
     lock_seed = (sec.get("closed_sequence") or {}).get("seed")
     lock_trials = (sec.get("closed_sequence") or {}).get("trials")
@@ -249,6 +289,7 @@ def check_kv_option_values(ctx):
                 else:
                     issues.append(ctx.ok(where + " (OPEN allows it)", parameter=param, expected=expected,
                                          actual=actual))
+            used.extend(_feature_findings(ctx, name, trial, flags, features, forbidden, seen))
             seed = flags.get("--seed-base")
             if closed and ref_seed is not None and not _same(ref_seed, seed) and (name, "seed") not in seen:
                 seen.add((name, "seed"))
@@ -259,4 +300,4 @@ def check_kv_option_values(ctx):
     if not issues:
         issues.append(ctx.ok("options %s ran the Table KVCache-1 values" % ", ".join(sorted(recorded)),
                              parameter="options"))
-    return issues
+    return issues + used
