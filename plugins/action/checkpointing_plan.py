@@ -12,6 +12,7 @@ class ActionModule(PlanAction):
     LABEL = "checkpointing"
     ARGUMENT_SPEC = argument_spec(dict(
         split=dict(type="bool", default=False),
+        subset=dict(type="bool", default=False),
         checkpoint_folder=dict(type="str", required=True),
         num_checkpoints_write=dict(type="int", default=10),
         num_checkpoints_read=dict(type="int", default=10),

@@ -16,7 +16,8 @@ description:
     the rules engine's classification of each planned invocation.
   - Fails, before anything runs, with every problem found - a process count the division does not allow, an engine
     that cannot run checkpointing (the PyPI DLIO 2.0.0 build; the message names C(mlperf_env_profile=submission)),
-    an override CLOSED does not allow, an INVALID plan without O(allow_invalid).
+    an override CLOSED does not allow, a subset mode (O(subset)) the division or the engine does not allow, an
+    INVALID plan without O(allow_invalid).
 extends_documentation_fragment:
   - mlperf.storage.common
   - mlperf.storage.common.controller
@@ -26,6 +27,16 @@ extends_documentation_fragment:
 options:
   split:
     description: Run the 10 writes and the 10 reads as two invocations (write, then read) instead of one.
+    type: bool
+    default: false
+  subset:
+    description:
+      - Subset mode (upstream C(--checkpoint-subset); rules 4.3.5). The edition's declared subset form (edition 3.0
+        V(llama3-8b) on exactly 8 processes) is the full invocation, recorded as C(args.checkpoint_subset); the only
+        form CLOSED accepts.
+      - OPEN also accepts fewer processes than the model's CLOSED count; the ranks are then the first ranks of the
+        full run (C(checkpoint.mode=subset), C(model.parallelism.data) = CLOSED processes / TPxPP).
+      - Refused before anything runs in any other case, and on an engine without a subset mode (the PyPI DLIO 2.0.0).
     type: bool
     default: false
   checkpoint_folder:
@@ -66,6 +77,24 @@ EXAMPLES = r"""
     mpi_extra_args: [--bind-to, none]
     org: acme
     system: nvme-pool-a
+    paths: {results_dir: /shared/results, work_dir: /var/tmp/w, venv_bin: /opt/venv/bin}
+  run_once: true
+  delegate_to: localhost
+  register: checkpointing_plan_result
+
+- name: Plan an OPEN subset of llama3-70b (8 of its 64 ranks) on one client
+  mlperf.storage.checkpointing_plan:
+    edition: "3.0"
+    division: open
+    model: llama3-70b
+    accelerator: b200
+    clients: "{{ groups['clients'] }}"
+    launcher: "{{ groups['clients'][0] }}"
+    accelerators_per_host: 8
+    subset: true
+    checkpoint_folder: /mnt/storage/checkpoints
+    org: acme
+    system: nvme-node
     paths: {results_dir: /shared/results, work_dir: /var/tmp/w, venv_bin: /opt/venv/bin}
   run_once: true
   delegate_to: localhost

@@ -21,6 +21,8 @@ from ansible_collections.mlperf.storage.plugins.plugin_utils._plan_core import (
 CHECKPOINTS_PER_PHASE = 10
 # Keys the launcher sets itself (rules.md §4.2); the user may add checkpoint_folder in CLOSED, anything in OPEN.
 TOOL_KEYS = ("checkpoint.checkpoint_folder", "checkpoint.num_checkpoints_write", "checkpoint.num_checkpoints_read")
+# Keys subset mode sets (checkpointing_subset; rules.md §4.2): never taken from mlperf_params.
+SUBSET_KEYS = ("checkpoint.mode", "model.parallelism.data")
 
 # rules-engine issue parameter -> the variable that changes it
 _ISSUE_VARIABLES = {
@@ -110,6 +112,57 @@ def _process_count_error(model, spec, np, clients, per_host, division):
     return None
 
 
+def subset_form(section, spec, model, np, division):
+    """Subset mode (checkpointing_subset) for ``np`` processes of ``model``, from the edition's checkpointing
+    section (rules.md §4.2, rule 4.3.5): {declared, data_parallelism, problem}.
+
+    ``declared``: the edition's declared subset form (``subset_processes`` processes of one of ``subset_models``),
+    recorded as args.checkpoint_subset like upstream --checkpoint-subset; the only form CLOSED accepts. Below the
+    model's full count the ranks are the first of the full run: ``data_parallelism`` is upstream's
+    closed_processes / TPxPP, sent with checkpoint.mode subset (None at the full count, where the invocation is the
+    full one). ``problem``: (message, fix) when the division refuses it, else None."""
+    edition_np = section.get("subset_processes")
+    models = list(section.get("subset_models") or [])
+    closed_n, tp_pp = spec["closed_processes"], spec["tp_pp"]
+    declared = bool(edition_np) and model in models and np == edition_np
+    below = np < closed_n
+    out = {"declared": declared, "data_parallelism": closed_n // tp_pp if below else None, "problem": None}
+    if not edition_np:
+        out["problem"] = ("the edition defines no checkpointing subset mode", "set checkpointing_subset: false")
+    elif division == "closed" and not declared:
+        if model in models:
+            out["problem"] = ("a CLOSED %s subset run has exactly %d processes (rules 4.3.5); the inventory gives %d"
+                              % (model, edition_np, np),
+                              "make clients x mlperf_accelerators_per_host equal %d, or set checkpointing_subset: "
+                              "false" % edition_np)
+        else:
+            out["problem"] = ("CLOSED allows subset mode only for %s on exactly %d processes (rules 4.3.5), not for "
+                              "%s" % (" or ".join(models), edition_np, model),
+                              "set checkpointing_subset: false for the full %s run (%d processes), or set "
+                              "mlperf_division: open for a subset of it (fewer than %d processes, a multiple of "
+                              "TPxPP=%d)" % (model, closed_n, closed_n, tp_pp))
+    elif not declared and not below:
+        ways = ["run fewer than %d processes (a multiple of TPxPP=%d)" % (closed_n, tp_pp)] if closed_n > tp_pp else []
+        if model in models:
+            ways.insert(0, "run exactly %d processes (the declared %s subset)" % (edition_np, model))
+        out["problem"] = ("subset mode runs part of a full %s run of %d processes, and the inventory gives %d "
+                          "processes" % (model, closed_n, np),
+                          "set checkpointing_subset: false%s" % "".join(", or " + way for way in ways))
+    return out
+
+
+def _subset_engine_problem(generation):
+    """A problem when the engine generation has no subset mode (it would run as if checkpoint.mode were absent)."""
+    if "subset" in (_dlio.generation_info(generation).get("checkpoint_modes") or ()):
+        return None
+    return problem("mlperf_env_profile",
+                   "checkpointing_subset is true, but the installed DLIO (%s) has no subset checkpoint mode (no "
+                   "checkpoint.mode, no model.parallelism.data): it would run as if they were absent and write another "
+                   "checkpoint than the subset's" % generation,
+                   "set mlperf_env_profile: submission and run playbooks/provision.yml (the MLPerf DLIO builds "
+                   "implement subset mode), or set checkpointing_subset: false")
+
+
 def _engine_refusal(generation, refusals, model):
     """One error for an engine generation that cannot run checkpointing at all (PyPI 2.0.0)."""
     keys = sorted(set(r["key"] for r in refusals))
@@ -140,7 +193,7 @@ def plan_checkpointing(planner, req):
     """Build the plan. ``req`` keys:
 
     edition, division, model, accelerator, params (OPEN overrides, dotted), clients [{host, mpi_host,
-    memtotal_bytes, cores}], launcher, accelerators_per_host (processes per client), split (bool),
+    memtotal_bytes, cores}], launcher, accelerators_per_host (processes per client), split (bool), subset (bool),
     checkpoint_folder (the model's folder is <checkpoint_folder>/<model>), engine {generation, version, source,
     profile, lock_hash}, mpi {implementation, mpirun, run_as_root, extra_args}, paths {results_dir,
     controller_results_dir, work_dir, venv_bin}, org, system, allow_invalid.
@@ -172,10 +225,15 @@ def plan_checkpointing(planner, req):
                                           "combined run or a write run then a read run)" % key,
                          "remove %s from mlperf_params; in OPEN set checkpointing_%s instead" % (
                              key, key.split(".")[1]))
+    for key in SUBSET_KEYS:
+        if key in params:
+            planner.fail("mlperf_params", "%s is set by the plan: checkpointing_subset: true runs subset mode with "
+                                          "the data parallelism of the rules (rules.md 4.2)" % key,
+                         "remove %s from mlperf_params; set checkpointing_subset: true for subset mode" % key)
     writes, reads = checkpoint_counts(planner, req, division)
     if division == "closed":
         for key in sorted(params):
-            if key != "checkpoint.checkpoint_folder" and key not in TOOL_KEYS:
+            if key != "checkpoint.checkpoint_folder" and key not in TOOL_KEYS + SUBSET_KEYS:
                 planner.fail("mlperf_params", "%s may not be changed in CLOSED: only checkpoint.checkpoint_folder "
                                               "is tunable (rules 4.6.3)" % key,
                              "remove %s from mlperf_params, or set mlperf_division: open" % key)
@@ -185,14 +243,25 @@ def plan_checkpointing(planner, req):
     np = ranks["np"]
     slots = sorted(set(count for _, count in ranks["hosts"]))
     per_host = slots[0] if len(slots) == 1 else "+".join("%s:%d" % tuple(h) for h in ranks["hosts"])
-    count_problem = _process_count_error(model, spec, np, len(clients), per_host, division)
+    subset = subset_form(section, spec, model, np, division) if req.get("subset") else None
+    if subset and subset["problem"]:
+        planner.fail("checkpointing_subset", "checkpointing_subset is true, but " + subset["problem"][0],
+                     subset["problem"][1])
+        planner.reported.update(("num_processes", "checkpoint.mode"))
+    # the declared subset form is the edition's own process count (in 2.0, 8 processes of any model)
+    count_problem = None if subset and (subset["problem"] or subset["declared"]) else _process_count_error(
+        model, spec, np, len(clients), per_host, division)
     if count_problem:
         planner.errors.append(count_problem)
         planner.reported.add("num_processes")
     planner.stop()
+    subset_overrides = {}
+    if subset and subset["data_parallelism"]:
+        subset_overrides = {"checkpoint.mode": "subset", "model.parallelism.data": subset["data_parallelism"]}
 
     # Size: what the ranks write per checkpoint, against simulated accelerator and client memory.
-    datasize = _datasize.checkpoint_datasize(model, np)
+    datasize = _datasize.checkpoint_datasize(model, np, subset_of=spec["closed_processes"] if subset_overrides
+                                             else None)
     memory_gb = (section.get("accelerator_memory_gb") or {})[accelerator]
     datasize["accelerator_memory_gb"] = memory_gb
     datasize["aggregate_accelerator_memory_gb"] = np * memory_gb
@@ -215,16 +284,29 @@ def plan_checkpointing(planner, req):
     template = load_workload(model)
     engine = dict(req.get("engine") or {})
     generation = planner.generation()
+    if subset:
+        engine_problem = _subset_engine_problem(generation)
+        if engine_problem:
+            planner.errors.append(engine_problem)
+            planner.stop()
+        planner.note(("subset mode: %d of the %d ranks of a full %s run (checkpoint.mode subset, "
+                      "model.parallelism.data %d), %.1f GB per checkpoint" % (
+                          np, spec["closed_processes"], model, subset["data_parallelism"], datasize["total_gb"]))
+                     if subset_overrides else
+                     "declared subset run (args.checkpoint_subset, rules 4.3.5): %s on %d processes, the same "
+                     "invocation as the full run" % (model, np))
     planner.uneven_engine_problems(ranks, generation)
     name = workload_name(model)
     plan.update(edition=edition_name, division=division, model=model, accelerator=accelerator, num_processes=np,
                 split=bool(req.get("split")), checkpoint_folder=folder, config_dir=planner.config_dir,
-                user_overrides=params, workload_name=name, rank_layout=ranks, paths=planner.paths(model, "run"))
+                user_overrides=params, workload_name=name, rank_layout=ranks, paths=planner.paths(model, "run"),
+                subset=subset and {"declared": subset["declared"], "data_parallelism": subset["data_parallelism"],
+                                   "overrides": subset_overrides})
 
     phases = []
     refused = False
     for phase, phase_writes, phase_reads in phase_counts(req.get("split"), writes, reads):
-        overrides = dict(params)
+        overrides = dict(params, **subset_overrides)
         overrides.update({"checkpoint.checkpoint_folder": folder, "checkpoint.num_checkpoints_write": phase_writes,
                           "checkpoint.num_checkpoints_read": phase_reads})
         parameters = _workloads.merge_overrides(template, overrides)
@@ -279,7 +361,7 @@ def planned_metadata(planner, plan, phase):
         "num_checkpoints_write": phase["writes"],
         "num_checkpoints_read": phase["reads"],
         "checkpoint_folder": plan["checkpoint_folder"],
-        "checkpoint_subset": False,
+        "checkpoint_subset": bool(plan["subset"] and plan["subset"]["declared"]),
         "client_host_memory_in_gb": (sum(memories) / GIB / max(len(clients), 1)) if all(memories) else None,
         "params": plan["user_overrides"],
     }

@@ -99,13 +99,15 @@ def training_datasize_for_workload(workload, total_memory_bytes, num_accelerator
     )
 
 
-def checkpoint_datasize(model, num_processes, zero_level=None):
+def checkpoint_datasize(model, num_processes, zero_level=None, subset_of=None):
     """Per-rank and total checkpoint size (GB) of an LLM checkpointing workload.
 
     ZeRO 1: rank 0 writes the model plus its share of the optimizer, the other ranks only their
     share of the optimizer. ZeRO 3: every rank writes an equal share of model and optimizer.
-    ``zero_level`` defaults to the level of the v3.x workload file.
-    Returns {model, num_processes, zero_level, model_gb, optimizer_gb, per_rank_gb, total_gb}.
+    ``zero_level`` defaults to the level of the v3.x workload file. ``subset_of``: subset mode (rules.md
+    §4.2), the ranks are the first ``num_processes`` of a run of that many and write only their shares.
+    Returns {model, num_processes, zero_level, model_gb, optimizer_gb, per_rank_gb, total_gb} (and
+    ``subset_of`` when given).
     """
     models = _workloads.load_data("checkpoint_models.yaml")["models"]
     if model not in models:
@@ -114,17 +116,24 @@ def checkpoint_datasize(model, num_processes, zero_level=None):
             % (model, ", ".join(sorted(models)))
         )
     _positive("num_processes", num_processes)
+    ranks = num_processes
+    if subset_of is not None:
+        _positive("subset_of", subset_of)
+        if subset_of < num_processes:
+            raise DatasizeError("a subset of %d ranks cannot hold %d processes" % (subset_of, num_processes))
+        ranks = subset_of
     info = models[model]
     level = info["zero_stage"] if zero_level is None else zero_level
     if level not in (1, 3):
         raise DatasizeError("zero_level must be 1 or 3 (the levels the LLM workloads use), got %r" % (level,))
     model_gb, optimizer_gb = info["model_gb"], info["optimizer_gb"]
     if level == 1:
-        share = optimizer_gb / num_processes
-        per_rank = [model_gb + share] + [share] * (num_processes - 1)
+        share = optimizer_gb / ranks
+        per_rank = [model_gb + share] + [share] * (ranks - 1)
     else:
-        per_rank = [(model_gb + optimizer_gb) / num_processes] * num_processes
-    return {
+        per_rank = [(model_gb + optimizer_gb) / ranks] * ranks
+    per_rank = per_rank[:num_processes]
+    out = {
         "model": model,
         "num_processes": num_processes,
         "zero_level": level,
@@ -133,3 +142,6 @@ def checkpoint_datasize(model, num_processes, zero_level=None):
         "per_rank_gb": per_rank,
         "total_gb": sum(per_rank),
     }
+    if subset_of is not None:
+        out["subset_of"] = subset_of
+    return out

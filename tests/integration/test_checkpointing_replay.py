@@ -67,6 +67,16 @@ def dirs(tmp_path):
     shutil.rmtree(out["data"], ignore_errors=True)
 
 
+def replayed_leaves(dirs):
+    """The llama3-8b run directories the play made in the results tree, oldest first."""
+    model_dir = dirs["results"] / "closed" / "replay" / "results" / "localhost" / "checkpointing" / "llama3-8b"
+    return sorted(p for p in model_dir.iterdir() if p.is_dir())
+
+
+def metadata_path(leaf):
+    return leaf / ("checkpointing_%s_metadata.json" % leaf.name)
+
+
 def base_vars(dirs):
     return {
         "mlperf_results_dir": str(dirs["results"]), "mlperf_data_dir": dirs["data"],
@@ -84,11 +94,10 @@ def test_split_checkpointing_replayed_through_the_collection(tmp_path, dirs):
     result, out = run_playbook(tmp_path, extravars, "split")
     same_fs = os.stat(dirs["data"]).st_dev == os.stat(str(dirs["results"])).st_dev
     assert "Traceback" not in out
-    model_dir = dirs["results"] / "closed" / "replay" / "results" / "localhost" / "checkpointing" / "llama3-8b"
-    leaves = sorted(p for p in model_dir.iterdir() if p.is_dir())
+    leaves = replayed_leaves(dirs)
     # no command level: checkpointing/<model>/<ts>/, one leaf per invocation, write first
     assert len(leaves) == 2, out[-3000:]
-    metas = [json.loads((leaf / ("checkpointing_%s_metadata.json" % leaf.name)).read_text()) for leaf in leaves]
+    metas = [json.loads(metadata_path(leaf).read_text()) for leaf in leaves]
     assert [m["phase"] for m in metas] == ["write", "read"]
     assert [(m["args"]["num_checkpoints_write"], m["args"]["num_checkpoints_read"]) for m in metas] == [(10, 0), (0, 10)]
     for leaf, meta in zip(leaves, metas):
@@ -157,11 +166,10 @@ def test_combined_checkpointing_replayed_through_the_collection(tmp_path, dirs):
     extravars = dict(base_vars(dirs), **scratch_env(tmp_path, "replay-dlio-mlperf.txt"))
     result, out = run_playbook(tmp_path, extravars, "combined")
     assert "Traceback" not in out
-    model_dir = dirs["results"] / "closed" / "replay" / "results" / "localhost" / "checkpointing" / "llama3-8b"
-    leaves = sorted(p for p in model_dir.iterdir() if p.is_dir())
+    leaves = replayed_leaves(dirs)
     assert len(leaves) == 1, out[-3000:]
     leaf = leaves[0]
-    meta = json.loads((leaf / ("checkpointing_%s_metadata.json" % leaf.name)).read_text())
+    meta = json.loads(metadata_path(leaf).read_text())
     assert meta["phase"] == "run" and meta["exit_status"] == 0
     assert (meta["args"]["num_checkpoints_write"], meta["args"]["num_checkpoints_read"]) == (10, 10)
     assert "++workload.checkpoint.num_checkpoints_read=10" in meta["executed_argv"]

@@ -93,6 +93,28 @@ def merged_workload(parsed):
     return workload
 
 
+def check_checkpoint_mode(workload, size):
+    """The MLPerf DLIO's own validation of the checkpoint mode against the world size (utils/config.py validate() of
+    the mlperf_storage_v2.0 branch and of the v3.0 fork): it raises, and the run never starts."""
+    mode = (workload.get("checkpoint") or {}).get("mode", "default")
+    parallelism = workload["model"]["parallelism"]
+    data = parallelism.get("data", -1)
+    model_parallel = parallelism.get("tensor", 1) * parallelism.get("pipeline", 1)
+    if mode not in ("default", "subset"):
+        fail(2, "'%s' is not a valid CheckpointModeType" % mode)
+    if mode == "default":
+        if data > 0:
+            fail(2, "workload.parallelism.data should not be set in default Checkpoint Mode; it will be determined "
+                    "internally.")
+        if size % model_parallel:
+            fail(2, "Number of processes %d is not a multiple of model parallelism size: %d" % (size, model_parallel))
+    elif data <= 0:
+        fail(2, "To perform subset Checkpointing, please set a target data parallelism: workload.parallelism.data.")
+    elif data * model_parallel < size:
+        fail(2, "Comm size: %d is larger than 3D parallelism size: %d" % (size, data * model_parallel))
+    return mode
+
+
 def check_checkpointing(workload):
     """What the MLPerf DLIO needs to run a checkpoint-only workload; returns (writes, reads)."""
     workflow = workload.get("workflow") or {}
@@ -129,6 +151,8 @@ def main(argv):
     parsed = parse_argv(argv)
     workload = merged_workload(parsed)
     counts = check_checkpointing(workload)
+    rank, size = world()
+    mode = check_checkpoint_mode(workload, size)
     corpus = os.environ.get("MLPERF_REPLAY_CORPUS")
     if not corpus or not os.path.isdir(corpus):
         fail(3, "MLPERF_REPLAY_CORPUS (%r) is not the corpus directory" % corpus)
@@ -139,7 +163,6 @@ def main(argv):
     recording = os.path.join(corpus, RECORDINGS[counts])
     with open(os.path.join(recording, "summary.json"), "r", encoding="utf-8") as handle:
         summary = json.load(handle)
-    rank, size = world()
     if size != summary["num_accelerators"]:
         fail(3, "the recording has %d ranks, this job %d" % (summary["num_accelerators"], size))
     run_dir = parsed["run_dir"]
@@ -161,8 +184,8 @@ def main(argv):
                                       "runtime": {"config_sources": [{"path": parsed["config_dir"]}]}}}, handle)
         shutil.copyfile(os.path.join(recording, "summary.json"), os.path.join(run_dir, "summary.json"))
         with open(os.path.join(run_dir, "dlio.log"), "w", encoding="utf-8") as log:
-            log.write("[INFO] replay stand-in: %d writes / %d reads of %s replayed from %s\n"
-                      % (counts[0], counts[1], workload["model"]["name"], RECORDINGS[counts]))
+            log.write("[INFO] replay stand-in: %d writes / %d reads of %s (checkpoint mode %s) replayed from %s\n"
+                      % (counts[0], counts[1], workload["model"]["name"], mode, RECORDINGS[counts]))
             recorded_log = os.path.join(recording, "dlio.log")
             if os.path.exists(recorded_log):
                 with open(recorded_log, "r", encoding="utf-8", errors="replace") as handle:

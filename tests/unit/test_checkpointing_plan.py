@@ -243,3 +243,117 @@ def test_bad_open_counts_are_named(changes, variable, text):
     plan = plan_mod.plan_checkpointing(request(division="open", **changes))
     assert [e["variable"] for e in plan["errors"]] == [variable], plan["errors"]
     assert text in plan["errors"][0]["message"]
+
+
+# --- subset mode (checkpointing_subset; upstream --checkpoint-subset, rules 4.3.5) --------------------------------
+
+def _rule(classification, rule_id):
+    return [i for i in classification["issues"] if i.get("rule_id") == rule_id]
+
+
+def test_closed_llama3_8b_subset_is_the_full_invocation_recorded_as_declared():
+    full = plan_mod.plan_checkpointing(request())
+    plan = plan_mod.plan_checkpointing(request(subset=True))
+    assert plan["errors"] == [], plan["errors"]
+    # 8 of llama3-8b's 8 ranks: the same command as the full run (a subset override would make the MLPerf DLIO stop:
+    # model.parallelism.data 8/8 = 1 x TP 1 x PP 1 is fewer ranks than 8)
+    assert plan["commands"]["run"]["argv"] == full["commands"]["run"]["argv"]
+    assert plan["subset"] == {"declared": True, "data_parallelism": None, "overrides": {}}
+    meta = plan["metadata_base"]
+    assert meta["args"]["checkpoint_subset"] is True and full["metadata_base"]["args"]["checkpoint_subset"] is False
+    assert "checkpoint.mode" not in meta["override_parameters"]
+    assert plan["verdict"] == "CLOSED"
+    [rule] = _rule(plan["classification"], "4.3.5")
+    assert rule["validation"] == "CLOSED" and "subset run of llama3-8b on 8 processes" in rule["message"]
+    assert any("declared subset run" in note for note in plan["notes"])
+
+
+@pytest.mark.parametrize("model,hosts,text,fix", [
+    ("llama3-70b", 8, "CLOSED allows subset mode only for llama3-8b on exactly 8 processes (rules 4.3.5), not for "
+                      "llama3-70b", "set checkpointing_subset: false for the full llama3-70b run (64 processes)"),
+    ("llama3-70b", 1, "not for llama3-70b", "or set mlperf_division: open for a subset of it (fewer than 64"),
+    ("llama3-405b", 64, "not for llama3-405b", "a multiple of TPxPP=256"),
+])
+def test_closed_subset_of_another_model_is_refused_with_one_error(model, hosts, text, fix):
+    plan = plan_mod.plan_checkpointing(request(subset=True, model=model, clients=clients(hosts)))
+    [error] = plan["errors"]
+    assert error["variable"] == "checkpointing_subset"
+    assert error["message"].startswith("checkpointing_subset is true, but ") and text in error["message"]
+    assert fix in error["fix"]
+    assert "phases" not in plan and "commands" not in plan
+
+
+def test_closed_llama3_8b_subset_on_another_count_names_the_count():
+    plan = plan_mod.plan_checkpointing(request(subset=True, accelerators_per_host=6))
+    [error] = plan["errors"]
+    assert error["variable"] == "checkpointing_subset"
+    assert "a CLOSED llama3-8b subset run has exactly 8 processes (rules 4.3.5); the inventory gives 6" in error[
+        "message"]
+    assert "mlperf_accelerators_per_host equal 8" in error["fix"]
+
+
+@pytest.mark.parametrize("model,hosts,data,total_gb", [("llama3-70b", 1, 8, 912 / 8), ("llama3-70b", 4, 8, 912 / 2),
+                                                       ("llama3-405b", 32, 2, None)])
+def test_open_subset_below_the_full_count_sends_the_upstream_overrides(model, hosts, data, total_gb):
+    plan = plan_mod.plan_checkpointing(request(subset=True, division="open", model=model, clients=clients(hosts)))
+    assert plan["errors"] == [], plan["errors"]
+    argv = plan["commands"]["run"]["argv"]
+    assert "++workload.checkpoint.mode=subset" in argv and "++workload.model.parallelism.data=%d" % data in argv
+    meta = plan["metadata_base"]
+    assert meta["override_parameters"]["checkpoint.mode"] == "subset"
+    assert meta["override_parameters"]["model.parallelism.data"] == data
+    assert meta["parameters"]["model"]["parallelism"]["data"] == data
+    assert meta["parameters"]["checkpoint"]["mode"] == "subset"
+    # upstream's flag is the 8B claim only; a smaller run of a larger model carries the override and no flag
+    assert meta["args"]["checkpoint_subset"] is False
+    size = plan["datasize"]
+    assert size["subset_of"] == load_edition("3.0").checkpoint_model(model)["closed_processes"]
+    assert len(size["per_rank_gb"]) == plan["num_processes"]
+    if total_gb:
+        assert size["total_gb"] == pytest.approx(total_gb, rel=0.01)
+    assert plan["verdict"] == "OPEN"
+    assert not [i for i in _rule(plan["classification"], "4.3.5") if i["validation"] == "INVALID"]
+
+
+@pytest.mark.parametrize("model,hosts,fix", [
+    ("llama3-70b", 8, "set checkpointing_subset: false, or run fewer than 64 processes (a multiple of TPxPP=8)"),
+    ("llama3-8b", 2, "set checkpointing_subset: false, or run exactly 8 processes (the declared llama3-8b subset)"),
+])
+def test_open_subset_at_the_full_count_or_more_is_refused(model, hosts, fix):
+    plan = plan_mod.plan_checkpointing(request(subset=True, division="open", model=model, clients=clients(hosts)))
+    [error] = plan["errors"]
+    assert error["variable"] == "checkpointing_subset" and "subset mode runs part of a full %s run" % model in error[
+        "message"]
+    assert error["fix"] == fix
+
+
+def test_subset_is_refused_on_an_engine_without_a_subset_mode():
+    plan = plan_mod.plan_checkpointing(request(subset=True, engine={"generation": "pypi-2.0.0", "version": "2.0.0"}))
+    [error] = plan["errors"]
+    assert error["variable"] == "mlperf_env_profile"
+    assert "pypi-2.0.0) has no subset checkpoint mode" in error["message"]
+    assert "mlperf_env_profile: submission" in error["fix"] and "checkpointing_subset: false" in error["fix"]
+    assert "phases" not in plan
+    # both MLPerf builds implement it (their config validation and checkpoint sharding read model.parallelism.data)
+    for generation in ("mlperf-v2.0", "mlperf-v3.0"):
+        ok = plan_mod.plan_checkpointing(request(subset=True, division="open", model="llama3-70b",
+                                                 engine={"generation": generation, "version": "2.0.0"}))
+        assert ok["errors"] == [] and "++workload.checkpoint.mode=subset" in ok["commands"]["run"]["argv"]
+
+
+def test_subset_keys_are_the_plans_not_mlperf_params():
+    plan = plan_mod.plan_checkpointing(request(division="open", model="llama3-70b",
+                                               params={"checkpoint.mode": "subset", "model.parallelism.data": 8}))
+    assert [e["variable"] for e in plan["errors"]] == ["mlperf_params", "mlperf_params"]
+    assert "checkpoint.mode is set by the plan" in plan["errors"][0]["message"]
+    assert "set checkpointing_subset: true" in plan["errors"][0]["fix"]
+
+
+def test_the_subset_form_is_the_editions():
+    spec = {"closed_processes": 64, "tp_pp": 8}
+    v2 = plan_mod.subset_form(load_edition("2.0").section("checkpointing"), spec, "llama3-70b", 8, "closed")
+    assert v2 == {"declared": True, "data_parallelism": 8, "problem": None}  # v2.0 CLOSED ran the larger models so
+    v3 = plan_mod.subset_form(load_edition("3.0").section("checkpointing"), spec, "llama3-70b", 8, "closed")
+    assert v3["declared"] is False and "rules 4.3.5" in v3["problem"][0]
+    assert plan_mod.subset_form({}, spec, "llama3-70b", 8, "open")["problem"] == (
+        "the edition defines no checkpointing subset mode", "set checkpointing_subset: false")

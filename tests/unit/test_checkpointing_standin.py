@@ -97,3 +97,28 @@ def test_rank_count_must_match_the_recording(tmp_path, config_dir):
         pytest.skip("the published results corpus (%s) is absent" % CORPUS)
     proc = run_standin(program_args(plan(), 0, tmp_path / "run", config_dir), world_size=4)
     assert proc.returncode == 3 and "the recording has 8 ranks, this job 4" in proc.stderr
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["++workload.checkpoint.mode=subset", "++workload.model.parallelism.data=1"],
+     "Comm size: 8 is larger than 3D parallelism size: 1"),
+    (["++workload.model.parallelism.data=8"], "workload.parallelism.data should not be set in default Checkpoint Mode"),
+    (["++workload.checkpoint.mode=subset"], "please set a target data parallelism"),
+])
+def test_the_engines_own_checkpoint_mode_validation_is_kept(tmp_path, config_dir, extra, message):
+    """The MLPerf DLIO refuses these at start-up (utils/config.py validate()); so does the stand-in, so a plan that
+    sends upstream's subset overrides to llama3-8b on 8 ranks (data 8/8 = 1) fails the replay as it would fail for
+    real."""
+    args = program_args(plan(), 0, tmp_path / "run", config_dir)
+    proc = run_standin(args[:-1] + extra + args[-1:], world_size=8)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+
+
+def test_a_subset_the_engine_accepts_is_replayed(tmp_path, config_dir):
+    if not os.path.isdir(CORPUS):
+        pytest.skip("the published results corpus (%s) is absent" % CORPUS)
+    args = program_args(plan(), 0, tmp_path / "run", config_dir)
+    proc = run_standin(args[:-1] + ["++workload.checkpoint.mode=subset", "++workload.model.parallelism.data=8"]
+                       + args[-1:], world_size=8)
+    assert proc.returncode == 0, proc.stderr
+    assert "checkpoint mode subset" in (tmp_path / "run" / "dlio.log").read_text()
