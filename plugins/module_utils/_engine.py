@@ -25,13 +25,21 @@ def iso_now():
     return datetime.now(timezone.utc).astimezone().isoformat()
 
 
-def write_json_atomic(path, data):
+def write_text_atomic(path, text, mode=None):
+    """Write ``text`` to ``path`` through a temporary file and a rename: a reader sees the old file or the new one,
+    never half of it."""
     tmp = "%s.tmp.%d" % (path, os.getpid())
     with open(tmp, "w") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+    if mode is not None:
+        os.chmod(tmp, mode)
     os.replace(tmp, path)
+
+
+def write_json_atomic(path, data):
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def fsync_dir(path):

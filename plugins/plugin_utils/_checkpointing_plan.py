@@ -340,6 +340,7 @@ def plan_checkpointing(planner, req):
         plan[key] = phases[0][key]
     # The workload file holds the reference values; each invocation sets its counts and folder on the command line.
     plan["workload"] = _dlio.adapt_workload(template, generation).config
+    plan["config_files"] = planner.config_files({plan["workload_name"]: plan["workload"]})
     for entry in phases:
         planner.classification_problems(entry["classification"], _describe)
     verdicts = [entry["classification"]["verdict"] for entry in phases]

@@ -190,8 +190,16 @@ class Planner:
 
     @property
     def config_dir(self):
-        """Where the launcher writes the engine's workload files."""
+        """Where every client holds the engine's workload files (the same path on each: the ranks read them)."""
         return "%s/%s" % (self.req["paths"]["work_dir"].rstrip("/"), CONFIG_DIR_NAME)
+
+    @staticmethod
+    def config_files(workloads):
+        """{file name below config_dir: its text} of the engine's workload definitions ({workload name: mapping}),
+        as M(mlperf.storage.engine_config) writes them."""
+        from ansible.plugins.filter.core import to_nice_yaml
+        return dict(("workload/%s.yaml" % name, str(to_nice_yaml(workload, indent=2)))
+                    for name, workload in workloads.items())
 
     @property
     def mpi_launch(self):

@@ -192,7 +192,8 @@ def plan_training(planner, req):
                                    adapted[phase]["overrides"])
         commands[phase] = planner.mpi_command(layout, program, workload_name=name,
                                               workload=adapted[phase]["workload"], num_processes=layout["np"])
-    plan.update(commands=commands, config_dir=planner.config_dir, rank_layout=ranks, datagen_rank_layout=datagen_ranks)
+    plan.update(commands=commands, config_dir=planner.config_dir, rank_layout=ranks, datagen_rank_layout=datagen_ranks,
+                config_files=planner.config_files(dict((c["workload_name"], c["workload"]) for c in commands.values())))
 
     rules = _workloads.edition_rules(edition)
     runs = int(req.get("runs") or 0) or int(rules["runs"]["warmup"]) + int(rules["runs"]["measured"])

@@ -19,7 +19,9 @@ session to it) there is:
   so a plain ``ssh node3`` or ``ssh 10.231.k.3`` works as root, as on a cluster whose nodes
   were set up for MPI: ``mpirun -hosts node1,node2,node3`` needs no extra option or variable;
 * with ``shared_data=False`` a per-host directory bind-mounted at :attr:`NetnsHosts.data_dir`,
-  so the same path shows different content on every host (a shared-filesystem probe fails).
+  so the same path shows different content on every host (a shared-filesystem probe fails);
+* always, a per-host directory bind-mounted at :attr:`NetnsHosts.scratch_dir`: node-local scratch
+  at one path, as ``/var/tmp`` on a cluster (a file one host writes there is not on the others).
 
 The machine's real /etc and /root are never written. The controller reaches the hosts through
 the generated inventory (addresses in ``ansible_host``) or ``ssh -F <ssh_config> node1``.
@@ -251,6 +253,7 @@ class Host:
         self.veth = veth
         self.work_dir = work_dir
         self.data_source = data_source  # the real directory mounted at NetnsHosts.data_dir
+        self.scratch_source = os.path.join(os.path.dirname(work_dir), "scratch")  # mounted at NetnsHosts.scratch_dir
         self.sshd = None  # subprocess.Popen of its sshd
 
     def __repr__(self):
@@ -347,6 +350,7 @@ class NetnsHosts:
         return os.path.join(self.work_dir, *parts)
 
     data_dir = _in_work_dir("data", "Same path on every host; shared or per-host content depending on ``shared_data``.")
+    scratch_dir = _in_work_dir("scratch", "Same path on every host, each host's own content (host.scratch_source).")
     client_key = _in_work_dir("id_ed25519")
     known_hosts = _in_work_dir("known_hosts")
     ssh_config = _in_work_dir("ssh_config", "ssh client config for the controller: ``ssh -F <this> node2``.")
@@ -480,7 +484,7 @@ class NetnsHosts:
         return path
 
     def _write_client_files(self):
-        for path in (self.data_dir, self.control_path_dir):
+        for path in (self.data_dir, self.scratch_dir, self.control_path_dir):
             os.makedirs(path, exist_ok=True)
         if self.become:
             # mkdtemp made the harness dir 0700: the user must get through it to its home, the data
@@ -491,6 +495,7 @@ class NetnsHosts:
         for host in self.hosts:
             os.makedirs(host.work_dir, exist_ok=True)
             os.makedirs(host.data_source, exist_ok=True)
+            os.makedirs(host.scratch_source, exist_ok=True)
             key = os.path.join(os.path.dirname(host.work_dir), "ssh_host_ed25519_key")
             _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", host.name, "-f", key])
             with open(key + ".pub") as handle:
@@ -533,7 +538,8 @@ class NetnsHosts:
         self._write("ssh_config", aliases + "Host *\n" + "\n".join(controller + common) + "\n")
         self._write("inventory.yml", self.inventory_text())
         if self.become:
-            for path in [self.data_dir] + [h.data_source for h in self.hosts] + [h.work_dir for h in self.hosts]:
+            for path in [self.data_dir, self.scratch_dir] + [p for h in self.hosts
+                                                             for p in (h.data_source, h.work_dir, h.scratch_source)]:
                 os.chown(path, self.uid, self.gid)
 
     def _known_hosts_names(self, host):
@@ -656,6 +662,7 @@ class NetnsHosts:
         mounts += self._account_mounts(host)
         if not self.shared_data:
             mounts.append((host.data_source, self.data_dir))
+        mounts.append((host.scratch_source, self.scratch_dir))
         script = "hostname %s" % shlex.quote(host.name)
         for source, target in mounts:
             script += " && mount --bind %s %s" % (shlex.quote(source), shlex.quote(target))

@@ -46,12 +46,9 @@ def host_vars(harness, tmp_path):
     launcher = cluster_dir(harness, "launcher_results")
     controller = str(tmp_path / "controller_results")
     os.makedirs(controller, exist_ok=True)
-    for host in harness.hosts:
-        cluster_dir(harness, "work", host.inventory_name)
+    # the work directory is node-local scratch: one path, each host's own content (engine configs, telemetry spool)
     extra = dict(TINY, mlperf_results_dir=launcher, mlperf_controller_results_dir=controller,
-                 mlperf_data_dir=harness.data_dir,
-                 mlperf_work_dir=os.path.join(harness.work_dir, "cluster", "work", "{{ inventory_hostname }}"),
-                 run_phase_peer_lost_after=8)
+                 mlperf_data_dir=harness.data_dir, mlperf_work_dir=harness.scratch_dir, run_phase_peer_lost_after=8)
     return extra, launcher, controller
 
 
@@ -80,6 +77,12 @@ def test_ops_cluster_clean_run_lost_client_and_rerun(netns_hosts, tmp_path, embe
     # each rank wrote its own output: three ranks on three hosts, as the non-root user
     outputs = sorted(n for n in os.listdir(run1) if n.endswith("_output.json"))
     assert outputs == ["0_output.json", "1_output.json", "2_output.json"]
+    # every rank read the workload definition on its own host: each host's scratch holds it
+    config_arg = [a for a in argv if a.startswith("--config-dir=")][0].split("=", 1)[1]
+    assert config_arg.startswith(harness.scratch_dir + "/"), config_arg
+    for host in harness.hosts:
+        local = os.path.join(host.scratch_source, os.path.relpath(config_arg, harness.scratch_dir), "workload")
+        assert any(name.endswith(".yaml") for name in os.listdir(local)), (host.name, local)
     assert os.stat(os.path.join(run1, outputs[0])).st_uid == harness.uid
     ctl_run1 = os.path.join(controller, os.path.relpath(run1, launcher))
     telemetry = sorted(os.listdir(os.path.join(ctl_run1, "telemetry")))
