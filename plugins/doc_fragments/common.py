@@ -47,7 +47,8 @@ attributes:
     support: full
 """
 
-    # Modules whose work is done on the controller by the action plugin of the same name.
+    # Modules whose work is done on the controller by the action plugin of the same name (the plan fragment
+    # carries these attributes too, so a plan module lists one fragment less).
     CONTROLLER = r"""
 attributes:
   action:

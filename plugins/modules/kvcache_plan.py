@@ -18,7 +18,6 @@ description:
     directories on one filesystem in CLOSED, an environment that is not the kv-cache lock.
 extends_documentation_fragment:
   - mlperf.storage.common
-  - mlperf.storage.common.controller
   - mlperf.storage.plan
   - mlperf.storage.plan.clients
 options:
