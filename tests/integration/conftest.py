@@ -38,30 +38,6 @@ def netns_hosts(request):
     return create
 
 
-EMBEDDED_VENV = "/var/tmp/mlperf-storage/venv"  # the embedded inventory's environment (also the README's)
-
-
-@pytest.fixture(scope="session")
-def embedded_env():
-    """The real embedded benchmark environment (DLIO 2.0.0, tensorflow-cpu, CPU torch, MPICH wheel), provisioned
-    once per session through playbooks/provision.yml on localhost; a few seconds when it is already converged.
-
-    Returns the venv path. Tests that run the real DLIO use this instead of assuming an earlier test provisioned it.
-    """
-    import subprocess
-
-    from _testpaths import REPO
-
-    proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "inventories/local",
-         "playbooks/provision.yml", "-e", "python_env_dir=%s" % EMBEDDED_VENV],
-        cwd=REPO, capture_output=True, text=True,
-        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg")))
-    if proc.returncode != 0:
-        pytest.fail("provisioning the embedded environment failed:\n" + (proc.stdout + proc.stderr)[-4000:])
-    return EMBEDDED_VENV
-
-
 @pytest.fixture
 def dirs(tmp_path):
     """Empty results, data and work directories for one test (a module may define its own, wider-scoped one)."""
