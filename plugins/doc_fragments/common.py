@@ -47,8 +47,7 @@ attributes:
     support: full
 """
 
-    # Modules whose work is done on the controller by the action plugin of the same name (the plan fragment
-    # carries these attributes too, so a plan module lists one fragment less).
+    # Modules whose work is done on the controller by the action plugin of the same name.
     CONTROLLER = r"""
 attributes:
   action:

@@ -4,11 +4,6 @@
 """Options every plan module shares (the action base plugin_utils/_plan_action.py declares the same ones)."""
 from __future__ import annotations
 
-from ansible_collections.mlperf.storage.plugins.doc_fragments.common import ModuleDocFragment as _Common
-
-# the controller attributes (action, platform) of common.controller, as entries under the plan's own attributes
-_CONTROLLER_ATTRIBUTES = _Common.CONTROLLER.split("attributes:\n", 1)[1]
-
 
 class ModuleDocFragment:
 
@@ -51,7 +46,7 @@ attributes:
     description: Whether the module runs with C(--check), and what it does then instead of changing anything.
     support: full
     details: The plan starts and writes nothing; it runs in check mode as it does otherwise.
-""" + _CONTROLLER_ATTRIBUTES + r"""notes:
+notes:
   - Runs on the controller (the action plugin of the same name); the module file is its documentation.
   - Fails, before anything runs, with every problem found, numbered, each naming the variable to change and the
     fix. The failed result also holds C(errors), a list of C(variable), C(message), C(fix) and, for a finding
@@ -77,8 +72,9 @@ options:
     default: []
 """
 
-    # The plans of the DLIO benchmarks (training, checkpointing): the client options and the workload's.
-    DLIO = CLIENTS + r"""
+    # The plans of the DLIO benchmarks (training, checkpointing).
+    DLIO = r"""
+options:
   model:
     description: The benchmark's model (C(mlperf_model)).
     type: str

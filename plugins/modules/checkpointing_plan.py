@@ -20,7 +20,9 @@ description:
     INVALID plan without O(allow_invalid).
 extends_documentation_fragment:
   - mlperf.storage.common
+  - mlperf.storage.common.controller
   - mlperf.storage.plan
+  - mlperf.storage.plan.clients
   - mlperf.storage.plan.dlio
 options:
   split:

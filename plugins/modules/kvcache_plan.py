@@ -18,6 +18,7 @@ description:
     directories on one filesystem in CLOSED, an environment that is not the kv-cache lock.
 extends_documentation_fragment:
   - mlperf.storage.common
+  - mlperf.storage.common.controller
   - mlperf.storage.plan
   - mlperf.storage.plan.clients
 options:

@@ -20,7 +20,9 @@ description:
     C(python_env_result) and C(mlperf_mpi) facts left by the preflight role.
 extends_documentation_fragment:
   - mlperf.storage.common
+  - mlperf.storage.common.controller
   - mlperf.storage.plan
+  - mlperf.storage.plan.clients
   - mlperf.storage.plan.dlio
 options:
   client_memory_gb:

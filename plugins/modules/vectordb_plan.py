@@ -20,6 +20,7 @@ description:
     an INVALID plan without O(allow_invalid), an OPEN plan in the closed division).
 extends_documentation_fragment:
   - mlperf.storage.common
+  - mlperf.storage.common.controller
   - mlperf.storage.plan
 options:
   settings:
