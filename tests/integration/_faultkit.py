@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -46,21 +47,34 @@ def playbook_env(tmp_path, async_dir=None):
 
 def start_playbook(tmp_path, inventory, extra, log_name, async_dir=None):
     log = open(tmp_path / (log_name + ".log"), "w")
+    # a session of its own: finish() can end the playbook's forked workers too (a controller killed mid-task
+    # leaves them blocked on its result pipe)
     proc = subprocess.Popen(training_argv(inventory, extra), cwd=REPO, env=playbook_env(tmp_path, async_dir),
-                            stdout=log, stderr=subprocess.STDOUT, universal_newlines=True)
+                            stdout=log, stderr=subprocess.STDOUT, universal_newlines=True, start_new_session=True)
     proc.log_path = str(tmp_path / (log_name + ".log"))
     return proc
 
 
 def finish(proc, timeout=600):
+    """The playbook's output once it ended; a playbook still running after ``timeout`` s fails the test with the end
+    of its output (where it hung). Its workers are ended either way; engines and samplers it started run in
+    sessions of their own and are left to the test's checks."""
+    timed_out = False
     try:
         proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.wait()
     with open(proc.log_path) as handle:
-        return handle.read()
+        out = handle.read()
+    if timed_out:
+        pytest.fail("the playbook did not end within %d s; the end of its output:\n%s" % (timeout, out[-8000:]))
+    return out
 
 
 def run_training(tmp_path, inventory, extra, log_name, timeout=600, async_dir=None):
