@@ -26,6 +26,9 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 
 from harness.netns import NetnsHosts, missing_prerequisites  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _targets import target_line  # noqa: E402
+
 VENV = "/var/tmp/mlperf-storage/venv"
 
 PREFLIGHT = """
@@ -134,6 +137,9 @@ def main():
         marginal = {"preflight_s": None, "telemetry_s": None, "controller_task_per_host_s": None,
                     "remote_task_per_host_s": None}
         print("marginal cost per host: not measured (one host count; pass two or more to --hosts)")
+    print(target_line("preflight cost per extra host", marginal["preflight_s"]))
+    # one telemetry window spans a run set, so its per-host cost is paid once per invocation, not per run
+    print(target_line("telemetry cost per run per extra host", marginal["telemetry_s"]))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"rows": rows, "marginal_per_host": marginal, "cores": os.cpu_count()}, handle, indent=2)

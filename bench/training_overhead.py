@@ -26,6 +26,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _targets import target_line  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = "/var/tmp/mlperf-storage/venv"
 BIN = os.path.dirname(sys.executable)
@@ -111,6 +114,10 @@ def main():
         print("%-44s %8.2f" % ("ratio playbook / by hand", m(on) / m(hand)))
         print("%-44s %8.1f" % ("fixed overhead per invocation (s)", m(on) - m(hand)))
         print("%-44s %8.1f" % ("telemetry cost per run (s)", m(on) - m(off)))
+        print()
+        print(target_line("ratio playbook / by hand", m(on) / m(hand)))
+        print(target_line("fixed overhead per invocation", m(on) - m(hand)))
+        print(target_line("telemetry cost per invocation", m(on) - m(off)))
     finally:
         shutil.rmtree(tree, ignore_errors=True)
 

@@ -405,6 +405,77 @@ class Sampler:
 # file open and, when a token is given, started with that token in its environment.
 
 TOKEN_ENV = "MLPERF_SAMPLER_TOKEN"
+
+
+def sampler_options():
+    """The argument spec of a sampler's settings, shared by the modules that start one."""
+    return dict(
+        interval=dict(type="float", default=1.0),
+        max_duration=dict(type="float", default=3600.0),
+        deadline=dict(type="float"),
+        watch_pid=dict(type="int"),
+        device_regex=dict(type="str"),
+        interface_regex=dict(type="str"),
+    )
+
+
+def start_detached(sampler):
+    """Run ``sampler`` in a process of its own that outlives the caller; returns that process's pid.
+
+    The telemetry window starts its sampler this way in the same task that opens it, instead of one more task
+    under Ansible's async wrapper (and one more to forget the async job): the caller is a module whose process
+    ends right after, so the sampler is forked twice (the middle process leads a new session and exits at
+    once), keeps nothing of the caller's standard streams or other descriptors (an SSH channel or the
+    controller's pipe would otherwise stay open until the sampler ends), and imports nothing after the fork:
+    the module's own files may be gone by then. The sampler reports as it does otherwise: its pid file once
+    it runs, its summary file when it ends, with ``{"error": ...}`` in the summary when it cannot start. The
+    environment (the token included) is the caller's.
+    """
+    read_end, write_end = os.pipe()
+    middle = os.fork()
+    if middle:
+        os.close(write_end)
+        os.waitpid(middle, 0)
+        with os.fdopen(read_end, "rb") as reader:
+            text = reader.read().decode("ascii", "replace").strip()
+        if not text.isdigit():
+            raise SamplerError("the sampler process could not be started")
+        return int(text)
+    # the middle process and the sampler leave through os._exit only: never back into the caller's code
+    try:
+        os.close(read_end)
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        os.write(write_end, b"%d" % os.getpid())
+        os.close(write_end)
+        os.chdir("/")
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, _max_fd())
+    except BaseException:  # noqa: B036 - nothing may escape into the caller's copy of the program
+        os._exit(1)
+    try:
+        sampler.run()
+    except SamplerError as exc:
+        if sampler.summary_file:
+            try:
+                write_json_atomic(sampler.summary_file, {"error": "proc_sampler: %s" % exc})
+            except (IOError, OSError):
+                pass
+    except BaseException:  # noqa: B036
+        pass
+    os._exit(0)
+
+
+def _max_fd():
+    try:
+        return max(os.sysconf("SC_OPEN_MAX"), 256)
+    except (ValueError, OSError):
+        return 1024
+
+
 PID_MAX_LIMIT = 4194304  # the kernel's largest possible pid_max
 PID_FILE_MAX = 64
 

@@ -286,6 +286,7 @@ from ansible_collections.mlperf.storage.plugins.module_utils._sampler import (
     SamplerError,
     async_time_limit,
     duration_within_ceiling,
+    sampler_options,
     stop_sampler,
 )
 
@@ -326,22 +327,17 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
-            interval=dict(type="float", default=1.0),
             stop_file=dict(type="path"),
             phase_file=dict(type="path"),
             pid_file=dict(type="path"),
             label=dict(type="str"),
-            max_duration=dict(type="float", default=3600.0),
             max_samples=dict(type="int", default=0),
-            deadline=dict(type="float"),
-            watch_pid=dict(type="int"),
-            device_regex=dict(type="str"),
             skip_virtual_devices=dict(type="bool", default=True),
-            interface_regex=dict(type="str"),
             state=dict(type="str", default="running", choices=["running", "stopped"]),
             token=dict(type="str", no_log=False),
             stop_wait=dict(type="float", default=5.0),
             summary_file=dict(type="path"),
+            **sampler_options()
         ),
         supports_check_mode=True,
     )

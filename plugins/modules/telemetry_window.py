@@ -12,8 +12,9 @@ description:
   - The host side of the telemetry role's C(start) and C(stop) entry points, one task each instead of one
     per file, so that telemetry costs a few round trips per host and phase.
   - With O(state=opened) it removes the stop, pid and summary files an earlier window of the same label left,
-    writes the phase label the sampler reads and takes the C(start) snapshot of the host. The sampler itself
-    (M(mlperf.storage.proc_sampler)) is started by the next task, asynchronously.
+    writes the phase label the sampler reads, takes the C(start) snapshot of the host and, with O(sampler),
+    starts the window's sampler as a process of its own that outlives the task (the sampler of
+    M(mlperf.storage.proc_sampler), without Ansible's async wrapper, so there is no async job to poll or forget).
   - With O(state=closed) it asks the sampler to stop (stop file), waits for the summary the sampler writes when
     it ends, terminates a sampler that does not react (only a process of this window, as
     M(mlperf.storage.proc_sampler) O(state=stopped) checks it), takes the C(end) snapshot and packs the series
@@ -28,9 +29,20 @@ options:
     choices: [opened, closed, absent]
     required: true
   host_dir:
-    description: The host's telemetry directory (checked and created beforehand by M(mlperf.storage.safe_dir)).
+    description: The host's telemetry directory (checked and created beforehand by M(mlperf.storage.safe_dir), or
+      by O(create_host_dir)).
     type: path
     required: true
+  create_host_dir:
+    description:
+      - With O(state=opened), create O(host_dir) (mode 0755) and check it and its parents first, as
+        M(mlperf.storage.safe_dir) does with O(mlperf.storage.safe_dir#module:create=true), so every component must be
+        owned by root or the user the module runs as and not writable by others; nothing is created below one that
+        is not, and the window fails naming each problem and its fix.
+      - For a task without C(become). With C(become), check as the connecting user and create as root with
+        M(mlperf.storage.safe_dir) instead, which can trust that user.
+    type: bool
+    default: false
   label:
     description: The window's label (letters, digits, '.', '_' and '-').
     type: str
@@ -43,8 +55,41 @@ options:
     type: dict
     default: {}
   token:
-    description: With O(state=closed), the token the window's sampler was started with.
+    description:
+      - The token of the window's sampler. With O(state=opened) and O(sampler), the task's environment must
+        carry it as C(MLPERF_SAMPLER_TOKEN) (the sampler inherits that environment, which is how O(state=closed)
+        recognises the process before it signals it); with O(state=closed), the token it was started with.
     type: str
+  sampler:
+    description:
+      - With O(state=opened), start the window's sampler with these settings (as M(mlperf.storage.proc_sampler)
+        takes them); without it no sampler starts. Not started in check mode.
+      - It samples into the window's series file until the stop file appears, O(sampler.max_duration) passes,
+        O(sampler.deadline) is reached or O(sampler.watch_pid) exits, then writes the window's summary file.
+    type: dict
+    suboptions:
+      interval:
+        description: Seconds between samples (at least 0.1).
+        type: float
+        default: 1.0
+      max_duration:
+        description: Seconds after which the sampler ends by itself whatever happens (a playbook that was
+          interrupted cannot leave it running).
+        type: float
+        default: 3600
+      deadline:
+        description: Epoch seconds at which the sampler ends by itself.
+        type: float
+      watch_pid:
+        description: End when this process exits.
+        type: int
+      device_regex:
+        description: Only sample block devices whose name matches (default every device except partitions and
+          C(loop), C(ram), C(zram), C(fd), C(sr) devices).
+        type: str
+      interface_regex:
+        description: Only sample network interfaces whose name matches (default every one).
+        type: str
   start_wait:
     description: With O(state=closed), seconds to wait for a sampler that has not started yet.
     type: float
@@ -62,12 +107,16 @@ extends_documentation_fragment:
 """
 
 EXAMPLES = r"""
-- name: Open the window (stale files away, phase label, start snapshot)
+- name: Open the window (stale files away, phase label, start snapshot) and start its sampler
   mlperf.storage.telemetry_window:
     state: opened
     host_dir: /var/tmp/mlperf-storage/work/telemetry/run_20261204_183000
     label: run_20261204_183000
     paths: {data_dir: /mnt/data}
+    token: "{{ sampler_token }}"
+    sampler: {interval: 1, max_duration: 7200}
+  environment:
+    MLPERF_SAMPLER_TOKEN: "{{ sampler_token }}"
 
 - name: Close it and pack what to fetch
   mlperf.storage.telemetry_window:
@@ -84,6 +133,10 @@ files:
     snapshot_end, archive).
   returned: always
   type: dict
+sampler_pid:
+  description: With O(state=opened) and O(sampler), the process id of the sampler started (null in check mode).
+  returned: when state is opened
+  type: int
 sampler:
   description: With O(state=closed), the summary the sampler wrote when it ended (samples, intervals, gaps,
     stop_reason, first and last timestamps), or null when it wrote none.
@@ -112,7 +165,6 @@ packed:
   elements: str
 """
 
-import json
 import os
 import re
 import tarfile
@@ -120,9 +172,18 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.mlperf.storage.plugins.module_utils._engine import write_json_atomic
+# the sampler's summary is read as an engine's status file is: None until it is complete JSON
+from ansible_collections.mlperf.storage.plugins.module_utils._engine import read_status, write_json_atomic
 from ansible_collections.mlperf.storage.plugins.module_utils._procfs import ProcReader, collect_snapshot
-from ansible_collections.mlperf.storage.plugins.module_utils._sampler import stop_sampler
+from ansible_collections.mlperf.storage.plugins.module_utils._safe_dir import check_dir, explain
+from ansible_collections.mlperf.storage.plugins.module_utils._sampler import (
+    TOKEN_ENV,
+    Sampler,
+    SamplerError,
+    sampler_options,
+    start_detached,
+    stop_sampler,
+)
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 # archive member -> the window file it holds (the names the controller's telemetry tree reads)
@@ -165,23 +226,55 @@ def _wait_for(path, seconds):
     return True
 
 
-def _read_summary(path):
-    try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
+def _sampler(module, files):
+    """The window's sampler, checked before anything is written (None without the sampler option)."""
+    params = module.params
+    settings = params["sampler"]
+    if settings is None:
         return None
+    if params["token"] and os.environ.get(TOKEN_ENV) != params["token"]:
+        module.fail_json(msg="telemetry_window: token is set but this task's environment has no %s=<token>; add it "
+                             "to the task's environment keyword so the sampler can be recognised when it is "
+                             "stopped" % TOKEN_ENV)
+    try:
+        return Sampler(path=files["series"], interval=settings["interval"], stop_file=files["stop"],
+                       phase_file=files["phase"], pid_file=files["pid"], summary_file=files["summary"],
+                       label=params["label"], max_duration=settings["max_duration"], deadline=settings["deadline"],
+                       watch_pid=settings["watch_pid"], device_regex=settings["device_regex"],
+                       interface_regex=settings["interface_regex"])
+    except SamplerError as exc:
+        module.fail_json(msg="telemetry_window: sampler: %s" % exc)
+
+
+def _host_dir(module):
+    """Create and check the host directory (create_host_dir); fails naming every unsafe component."""
+    path = module.params["host_dir"]
+    result = check_dir(path, create=not module.check_mode, mode=0o755)
+    if not result["safe"]:
+        module.fail_json(msg=explain(result), problems=result["problems"])
+    if result["missing"] and not module.check_mode:
+        module.fail_json(msg="telemetry_window: %s could not be created: %s is missing (a symbolic link whose target "
+                             "does not exist?)" % (path, result["missing"][0]))
+    return bool(result["created"])
 
 
 def opened(module, files):
     params = module.params
-    result = {"files": files}
+    result = {"files": files, "sampler_pid": None}
+    sampler = _sampler(module, files)
+    if params["create_host_dir"]:
+        _host_dir(module)
     if not module.check_mode:
         for name in ("stop", "pid", "summary", "archive"):
             _remove(files[name])
         with open(files["phase"], "w") as handle:
             handle.write("%s\n" % (params["phase"] or params["label"]))
     _snapshot(module, "start", files["snapshot_start"], result)
+    if sampler is not None and not module.check_mode:
+        try:
+            result["sampler_pid"] = start_detached(sampler)
+        except SamplerError as exc:
+            module.fail_json(msg="telemetry_window: %s" % exc, **result)
     module.exit_json(changed=True, **result)
 
 
@@ -200,7 +293,7 @@ def closed(module, files):
     if not summary_seen and _wait_for(files["summary"], params["stop_timeout"]):
         summary_seen = True
     if summary_seen:
-        result["sampler"] = _read_summary(files["summary"])
+        result["sampler"] = read_status(files["summary"])
         if not result["sampler"] or result["sampler"].get("stop_reason") is None:
             result["error"] = (result["sampler"] or {}).get("error") or \
                 "the sampler's summary %s cannot be read" % files["summary"]
@@ -236,10 +329,12 @@ def main():
         argument_spec=dict(
             state=dict(type="str", required=True, choices=["opened", "closed", "absent"]),
             host_dir=dict(type="path", required=True),
+            create_host_dir=dict(type="bool", default=False),
             label=dict(type="str", required=True),
             phase=dict(type="str"),
             paths=dict(type="dict", default={}),
             token=dict(type="str", no_log=False),
+            sampler=dict(type="dict", options=sampler_options()),
             start_wait=dict(type="float", default=30.0),
             stop_timeout=dict(type="float", default=30.0),
         ),

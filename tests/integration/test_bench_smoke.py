@@ -69,7 +69,9 @@ def needs_corpus():
 
 
 def test_every_bench_has_a_smoke():
-    scripts = sorted(os.path.basename(p) for p in glob.glob(os.path.join(BENCH, "*.py")))
+    # bench/_*.py are modules the scripts share, not benches
+    scripts = sorted(os.path.basename(p) for p in glob.glob(os.path.join(BENCH, "*.py"))
+                     if not os.path.basename(p).startswith("_"))
     assert scripts == sorted(SMOKED)
     assert all(callable(globals().get(name)) for name in SMOKED.values())
 
@@ -212,6 +214,7 @@ def test_multihost_scale(tmp_path):
                                          "controller_task_per_host_s": None, "remote_task_per_host_s": None}
     assert positive(row["controller_tasks_s"]) and positive(row["remote_tasks_s"]), row
     assert "marginal cost per host: not measured" in out
+    assert "target preflight cost per extra host <= 0.5s: not measured" in out
     line_matching(r"^\s+1\s+\d+\.\d\s+\d+\.\d\s+\d+\.\d$", out)
 
 
@@ -230,6 +233,15 @@ def test_training_overhead(embedded_env):
         assert values[label] > 0, (label, out)
     # the differences may be of either sign on a noisy machine; they must be numbers
     assert all(is_number(v) for v in values.values())
+    # the run says by itself which target it meets, from the figures it printed
+    for what, label, limit in (("ratio playbook / by hand", "ratio playbook / by hand", 1.5),
+                               ("fixed overhead per invocation", "fixed overhead per invocation (s)", 6),
+                               ("telemetry cost per invocation", "telemetry cost per run (s)", 0.5)):
+        target = line_matching(r"^target %s <= %g\w: (met|NOT met) \(measured (-?\d+\.\d+)\w\)$"
+                               % (re.escape(what), limit), out)
+        measured = float(target.group(2))
+        assert abs(measured - values[label]) <= 0.06 and (target.group(1) == "met") == (measured <= limit), (
+            target.group(0), values[label])
 
 
 def test_run_gap(embedded_env):
@@ -250,6 +262,9 @@ def test_run_gap(embedded_env):
     gaps = line_matching(r"^gaps: (.+)$", out).group(1).split(", ")
     assert len(gaps) == 1 and float(gaps[0]) >= 0
     line_matching(r"^rule 2\.1\.18: ", out)
+    target = line_matching(r"^target idle engine time between runs, localhost <= 0\.7s: (met|NOT met) "
+                           r"\(measured (\d+\.\d+)s\)$", out)
+    assert (target.group(1) == "met") == (float(target.group(2)) <= 0.7)
     for label in ("one phase per run: idle time between runs, mean", "one phase per run: idle time between runs, max",
                   "one phase per run: playbook"):
         assert float(line_matching(r"^%s\s+(-?\d+\.\d+)$" % re.escape(label), out).group(1)) >= 0, (label, out)

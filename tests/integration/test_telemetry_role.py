@@ -74,8 +74,9 @@ def processes_writing(path):
 
 
 def sampler_jobs(marker, within=None):
-    """async_wrapper / module processes of proc_sampler started by the playbooks of one test (only those among the
-    pids ``within``, when given: one test host's)."""
+    """Sampler processes started by the playbooks of one test: the role's (started by the telemetry window, they
+    carry the sampler token) and async proc_sampler jobs (only those among the pids ``within``, when given: one
+    test host's)."""
     found = []
     for pid in _proc_entries():
         if within is not None and pid not in within:
@@ -87,7 +88,7 @@ def sampler_jobs(marker, within=None):
                 environ = handle.read().decode("utf-8", "replace")
         except OSError:
             continue
-        if "proc_sampler" in cmdline and marker in environ:
+        if marker in environ and ("proc_sampler" in cmdline or "\0MLPERF_SAMPLER_TOKEN=" in "\0" + environ):
             found.append(pid)
     return found
 

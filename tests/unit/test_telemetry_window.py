@@ -119,3 +119,91 @@ def test_the_controller_unpacks_only_the_known_members_of_a_host_archive(tmp_pat
     assert not (tmp_path / "escaped.jsonl").exists() and not archive.exists()
     assert warnings == ["node1: archive member '../escaped.jsonl' ignored",
                         "node1: archive member 'snapshot_end.json' ignored"]
+
+
+def _module_process(args, env):
+    """Runs telemetry_window as Ansible runs a module: a process of its own, its arguments in a file, its result on
+    a pipe that is read to the end (returns the parsed result)."""
+    argfile = os.path.join(args["host_dir"], "args.json")
+    with open(argfile, "w") as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
+    module = os.path.join(REPO, "plugins", "modules", "telemetry_window.py")
+    proc = subprocess.run([sys.executable, module, argfile], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=dict(env, PYTHONPATH=os.pathsep.join(sys.path)), timeout=30)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_open_starts_a_sampler_that_outlives_the_task_and_close_stops_it(tmp_path):
+    files = telemetry_window.window_files(str(tmp_path), "run_20261204_120000")
+    env = dict(os.environ, MLPERF_SAMPLER_TOKEN="tok-window")
+    started = time.monotonic()
+    out = _module_process(_args(tmp_path, "opened", token="tok-window",
+                                sampler={"interval": 0.2, "max_duration": 60}), env)
+    # the task's result pipe reached its end at once: the sampler kept none of the module's descriptors
+    assert time.monotonic() - started < 20
+    pid = out["sampler_pid"]
+    try:
+        assert isinstance(pid, int) and pid != os.getpid()
+        assert _wait(lambda: os.path.exists(files["pid"]) and os.path.getsize(files["series"]) > 0)
+        with open("/proc/%d/environ" % pid, "rb") as handle:
+            assert b"MLPERF_SAMPLER_TOKEN=tok-window" in handle.read().split(b"\0")
+        # the window's close recognises it by its token and open series and ends it by the stop file
+        closed = _module_process(_args(tmp_path, "closed", token="tok-window", start_wait=10, stop_timeout=10),
+                                 env)
+        assert closed["sampler_failed"] is False and closed["error"] is None, closed
+        assert closed["sampler"]["stop_reason"] == "stop_file" and closed["sampler"]["samples"] >= 1
+        assert closed["sampler"]["label"] == "run_20261204_120000"
+        assert _wait(lambda: not os.path.exists("/proc/%d" % pid) or _zombie(pid))
+    finally:
+        if os.path.exists("/proc/%d" % pid) and not _zombie(pid):
+            os.kill(pid, 9)
+
+
+def test_open_refuses_a_sampler_whose_token_is_not_in_the_environment_and_starts_nothing(tmp_path, call_module):
+    files = telemetry_window.window_files(str(tmp_path), "run_20261204_120000")
+    env = {k: v for k, v in os.environ.items() if k != "MLPERF_SAMPLER_TOKEN"}
+    argfile = tmp_path / "args.json"
+    argfile.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": _args(tmp_path, "opened", token="tok",
+                                                                sampler={"interval": 0.2})}))
+    proc = subprocess.run([sys.executable, os.path.join(REPO, "plugins", "modules", "telemetry_window.py"),
+                           str(argfile)], stdout=subprocess.PIPE, env=dict(env, PYTHONPATH=os.pathsep.join(sys.path)),
+                          timeout=30)
+    out = json.loads(proc.stdout)
+    assert out["failed"] and "MLPERF_SAMPLER_TOKEN" in out["msg"]
+    assert not os.path.exists(files["pid"]) and not os.path.exists(files["phase"])
+    # a bad sampler setting is an error before anything is written, too
+    out = call_module(telemetry_window, _args(tmp_path, "opened", sampler={"interval": 0.01}))
+    assert out["failed"] and "interval must be at least 0.1" in out["msg"]
+    assert not os.path.exists(files["phase"]) and not os.path.exists(files["snapshot_start"])
+
+
+def _wait(predicate, seconds=15):
+    ends = time.monotonic() + seconds
+    while time.monotonic() < ends:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def _zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def test_open_creates_the_host_dir_when_asked_and_refuses_one_others_can_change(tmp_path, call_module):
+    host_dir = tmp_path / "work" / "telemetry" / "run"
+    out = call_module(telemetry_window, dict(_args(tmp_path, "opened"), host_dir=str(host_dir), create_host_dir=True))
+    assert not out.get("failed") and host_dir.is_dir() and (host_dir / "run_20261204_120000.phase").is_file()
+    assert oct(host_dir.stat().st_mode & 0o777) == oct(0o755)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    unsafe = shared / "telemetry" / "run"
+    out = call_module(telemetry_window, dict(_args(tmp_path, "opened"), host_dir=str(unsafe), create_host_dir=True))
+    assert out["failed"] and out["msg"].startswith("refusing to use %s" % unsafe) and "fix:" in out["msg"]
+    assert not (shared / "telemetry").exists()
