@@ -125,6 +125,14 @@ plots:
   returned: success
   type: int
   sample: 7
+figures_drawn:
+  description:
+    - How many of the plots were drawn by this report. The others were drawn by an earlier report from the same
+      data and kept in C(.mlperf-report-figures/) beside the page (a sealed run's figures do not change); figures
+      of runs no longer in the tree are removed from there.
+  returned: success
+  type: int
+  sample: 2
 rollup_files:
   description: The C(results.json) / C(results.csv) files written.
   returned: success

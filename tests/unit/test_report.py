@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+from datetime import datetime, timezone
 
 import pytest
 import yaml
@@ -179,6 +180,29 @@ def test_without_matplotlib_the_page_says_why(tmp_path, monkeypatch):
     page = (tmp_path / report_pkg.HTML_NAME).read_text()
     assert out["plots"] == 0 and "<svg" not in page
     assert "matplotlib is not installed" in page and out["notes"]
+
+
+def test_figures_are_drawn_once_kept_beside_the_page_and_removed_with_their_run(tmp_path):
+    run = make_tree(tmp_path)
+    when = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
+    first = build_report(str(tmp_path), write_systems=False, now=when)
+    page = (tmp_path / report_pkg.HTML_NAME).read_text()
+    cache = tmp_path / report_pkg.FIGURE_CACHE
+    assert first["figures_drawn"] == first["plots"] == 2 and len(list(cache.iterdir())) == 2
+    (cache / "notes.txt").write_text("not a figure of the cache\n")
+    # the same data: nothing drawn again, the same page
+    second = build_report(str(tmp_path), write_systems=False, now=when)
+    assert second["figures_drawn"] == 0 and second["plots"] == 2
+    assert (tmp_path / report_pkg.HTML_NAME).read_text() == page
+    # one host's series changed: that figure alone is drawn again, and the one it replaces goes
+    series_file = run / "telemetry" / "h1.jsonl"
+    series_file.write_text(series_file.read_text().replace('"idle": 50.0', '"idle": 20.0', 1))
+    third = build_report(str(tmp_path), write_systems=False, now=when)
+    assert third["figures_drawn"] == 1 and len([p for p in cache.iterdir() if p.suffix == ".html"]) == 2
+    # the run left the tree: its figures leave the cache; a file the cache did not write stays
+    shutil.rmtree(str(run))
+    fourth = build_report(str(tmp_path), write_systems=False, now=when)
+    assert fourth["plots"] == 0 and sorted(p.name for p in cache.iterdir()) == ["notes.txt"]
 
 
 def test_check_mode_writes_nothing(tmp_path):

@@ -18,6 +18,7 @@ from ..rules.report import write_atomic
 from . import html_page, plots, rollups, series, systems
 
 HTML_NAME = "mlperf-report.html"
+FIGURE_CACHE = ".mlperf-report-figures"  # beside the page
 PLOT_FORMATS = ("svg", "png")
 
 # per benchmark: the per-run metric shown as a bar chart under a result
@@ -95,7 +96,7 @@ def export_package(root, report, dest, write=True):
     return copied
 
 
-def _result_charts(report, plot_format):
+def _result_charts(report, plot_format, cache):
     charts = {}
     by_path = dict((r.get("path"), r) for r in report.get("runs") or [])
     for sub in report.get("submissions") or []:
@@ -107,8 +108,8 @@ def _result_charts(report, plot_format):
         if len(runs) < 2:
             continue
         key, title, unit = spec
-        chart = plots.metric_bar_figure(title, [os.path.basename(r.get("path") or "") for r in runs],
-                                        [(r.get("metrics") or {}).get(key) for r in runs], unit, plot_format)
+        chart = cache.figure(plots.metric_bar_figure, title, [os.path.basename(r.get("path") or "") for r in runs],
+                             [(r.get("metrics") or {}).get(key) for r in runs], unit, plot_format)
         if chart:
             charts[id(sub)] = [chart]
     return charts
@@ -131,6 +132,8 @@ def build_report(results_dir, html_file=None, edition=None, write_rollups=True, 
     notes = []
     html_path = os.path.abspath(os.path.expanduser(html_file)) if html_file else os.path.join(root, HTML_NAME)
 
+    # figures already drawn by an earlier report stay beside the page (plots.FigureCache)
+    cache = plots.FigureCache(os.path.join(os.path.dirname(html_path), FIGURE_CACHE), write=not check_mode)
     run_views = {}
     plot_count = 0
     plot_error = None
@@ -144,7 +147,8 @@ def build_report(results_dir, html_file=None, edition=None, write_rollups=True, 
             label = "%s %s %s" % (run.get("benchmark") or "", run.get("command") or "", os.path.basename(run_dir))
             for host in sorted(tel.hosts):
                 try:
-                    markup = plots.host_figure(host, tel.hosts[host], tel.phases, label.strip(), plot_format)
+                    markup = cache.figure(plots.host_figure, host, tel.hosts[host], tel.phases, label.strip(),
+                                          plot_format)
                 except plots.PlotUnavailable as exc:
                     plot_error = str(exc)
                     break
@@ -157,10 +161,12 @@ def build_report(results_dir, html_file=None, edition=None, write_rollups=True, 
     charts = {}
     if with_plots and plot_error is None:
         try:
-            charts = _result_charts(report, plot_format)
+            charts = _result_charts(report, plot_format, cache)
         except plots.PlotUnavailable as exc:
             notes.append(str(exc))
     plot_count += sum(len(v) for v in charts.values())
+    if with_plots and plot_error is None:
+        cache.prune()
 
     rollup = rollups.write_rollups(root, report, write=write_rollups and not check_mode)
     if not write_rollups:
@@ -188,6 +194,7 @@ def build_report(results_dir, html_file=None, edition=None, write_rollups=True, 
         "html_file": html_path,
         "html_bytes": len(page.encode("utf-8")),
         "plots": plot_count,
+        "figures_drawn": cache.drawn,
         "rollup_files": rollup["files"],
         "results": rollup["rows"],
         "systems": system_entries,
