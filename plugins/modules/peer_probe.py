@@ -60,9 +60,14 @@ all_ok:
 """
 
 import socket
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlperf.storage.plugins.module_utils import _ssh
+
+# peers probed at once: the launcher's ssh connections, not the cluster's size, bound the probe's time
+PARALLEL = 32
 
 
 def _peer(item):
@@ -71,6 +76,38 @@ def _peer(item):
     if isinstance(item, str) and item:
         return item, item
     raise ValueError("each peer must be a name or a dict with name and host, got %r" % (item,))
+
+
+def probe(host, ssh, ssh_args, timeout):
+    """One peer: the name and port ssh really uses (ssh -G), whether the name resolves, and a BatchMode ssh."""
+    target = _ssh.ssh_target(host, ssh_args=ssh_args, ssh_bin=ssh)  # no ssh: name, port 22
+    entry = {"host": host, "hostname": target["hostname"], "port": target["port"], "resolves": False,
+             "address": None, "ssh_ok": False, "error": None}
+    try:
+        entry["address"] = socket.getaddrinfo(target["hostname"], target["port"], proto=socket.IPPROTO_TCP)[0][4][0]
+        entry["resolves"] = True
+    except (socket.gaierror, IndexError) as exc:
+        entry["error"] = "name %s does not resolve: %s" % (target["hostname"], exc)
+    if ssh is None:
+        # without an ssh client every peer fails the same way; say so per peer instead of failing the task
+        if entry["resolves"]:
+            entry["error"] = "no ssh client on this host (MPI starts ranks over ssh; install openssh-client)"
+    elif entry["resolves"] or ssh_args:
+        argv = [ssh, "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % timeout] + list(ssh_args) + [host, "true"]
+        try:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, timeout=timeout + 30)
+            rc, out, err = proc.returncode, proc.stdout, proc.stderr
+        except subprocess.TimeoutExpired:
+            rc, out, err = -1, "", "no answer within %d s" % (timeout + 30)
+        if rc == 0:
+            entry["ssh_ok"] = True
+            entry["error"] = None
+        else:
+            lines = (err or out).strip().splitlines()
+            entry["error"] = "ssh to %s (port %s) exited %d: %s" % (
+                host, entry["port"], rc, lines[-1] if lines else "no output")
+    return entry
 
 
 def main():
@@ -86,34 +123,13 @@ def main():
         peers = [_peer(item) for item in module.params["peers"]]
     except ValueError as exc:
         module.fail_json(msg="peers: %s" % exc)
-    results = {}
-    # without an ssh client every peer fails the same way; say so per peer instead of failing the task
     ssh = module.get_bin_path("ssh")
-    for name, host in peers:
-        target = _ssh.ssh_target(host, ssh_args=module.params["ssh_args"], ssh_bin=ssh)  # no ssh: name, port 22
-        entry = {"host": host, "hostname": target["hostname"], "port": target["port"], "resolves": False,
-                 "address": None, "ssh_ok": False, "error": None}
-        try:
-            entry["address"] = socket.getaddrinfo(target["hostname"], target["port"],
-                                                  proto=socket.IPPROTO_TCP)[0][4][0]
-            entry["resolves"] = True
-        except (socket.gaierror, IndexError) as exc:
-            entry["error"] = "name %s does not resolve: %s" % (target["hostname"], exc)
-        if ssh is None:
-            if entry["resolves"]:
-                entry["error"] = "no ssh client on this host (MPI starts ranks over ssh; install openssh-client)"
-        elif entry["resolves"] or module.params["ssh_args"]:
-            argv = [ssh, "-o", "BatchMode=yes", "-o", "ConnectTimeout=%d" % module.params["timeout"]]
-            argv += module.params["ssh_args"] + [host, "true"]
-            rc, out, err = module.run_command(argv)
-            if rc == 0:
-                entry["ssh_ok"] = True
-                entry["error"] = None
-            else:
-                lines = (err or out).strip().splitlines()
-                entry["error"] = "ssh to %s (port %s) exited %d: %s" % (
-                    host, entry["port"], rc, lines[-1] if lines else "no output")
-        results[name] = entry
+    params = module.params
+    # the peers at once (one ssh -G and one ssh each): probed one after another they cost the launcher a
+    # connection time per client
+    with ThreadPoolExecutor(max_workers=max(1, min(PARALLEL, len(peers)))) as pool:
+        entries = list(pool.map(lambda peer: probe(peer[1], ssh, params["ssh_args"], params["timeout"]), peers))
+    results = dict((name, entry) for (name, _), entry in zip(peers, entries))
     module.exit_json(changed=False, peers=results,
                      all_ok=all(e["ssh_ok"] for e in results.values()))
 

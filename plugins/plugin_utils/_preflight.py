@@ -221,8 +221,9 @@ def _shared_problems(launcher, shared, require_shared, checked=None):
         if seen is None:
             continue
         # each client wrote its own name into its sentinel; anything else is a different filesystem
+        # the launcher reads its own sentinel only to remove it: it proves nothing about sharing
         missing = sorted(peer for peer, token in seen.items()
-                         if token != peer and (checked is None or peer in checked))
+                         if peer != launcher and token != peer and (checked is None or peer in checked))
         if missing:
             out.append(_problem(launcher, "shared-" + name, "mlperf_%s is not one shared filesystem: the launcher "
                                 "cannot see the sentinel files written there by %s" % (name, ", ".join(missing)),

@@ -47,3 +47,13 @@ def test_directories_someone_else_can_write_are_errors():
     assert checks["env-owner"]["severity"] == "error" and "alice" in checks["env-owner"]["message"]
     assert checks["work_dir-owner"]["severity"] == "error" and "bob" in checks["work_dir-owner"]["message"]
     assert "python_env_trusted_owners" in checks["env-owner"]["fix"]
+
+
+def test_a_shared_directory_is_judged_by_the_other_clients_sentinels_not_the_launchers_own():
+    # the launcher reads its own sentinel too, only to remove it; a missing one says nothing about sharing
+    shared = {"data_dir": {"sentinels": {"a": None, "b": "b", "c": "c"}}}
+    reports = [report("a", shared=shared), report("b"), report("c")]
+    assert not [p for p in _preflight.evaluate(reports, launcher="a") if p["check"].startswith("shared-")]
+    shared["data_dir"]["sentinels"]["c"] = None
+    (problem,) = [p for p in _preflight.evaluate(reports, launcher="a") if p["check"] == "shared-data_dir"]
+    assert problem["host"] == "a" and problem["message"].endswith("written there by c")
