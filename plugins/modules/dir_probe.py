@@ -48,6 +48,14 @@ options:
   sentinel_token:
     description: Content of this host's sentinel.
     type: str
+  owner_checks:
+    description:
+      - Names in O(paths) whose directory and parents are also checked as M(mlperf.storage.safe_dir) checks them
+        (owned by root or the user the module runs as, not writable by others); the finding is the entry's
+        C(owner). Saves a task per host in a preflight.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -67,7 +75,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 dirs:
-  description: One entry per name in O(paths).
+  description:
+    - One entry per name in O(paths).
+    - An entry named in O(owner_checks) also has C(owner) - C(safe), C(problems) (as M(mlperf.storage.safe_dir)
+      returns them) and C(msg) (every problem with its fix; empty when safe).
   returned: always
   type: dict
   sample:
@@ -93,6 +104,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.mlperf.storage.plugins.module_utils._safe_dir import check_dir, explain
 
 
 def mount_of(path, mounts_text):
@@ -139,6 +151,16 @@ def probe_dir(path, mounts_text):
     return info
 
 
+def owner_of(path):
+    """Who can change ``path`` and its parents: {safe, problems, msg} (msg names every problem and its fix)."""
+    try:
+        result = check_dir(path)
+    except (OSError, ValueError) as exc:
+        return {"safe": False, "problems": [], "msg": "cannot check who owns %s: %s" % (path, exc)}
+    return {"safe": result["safe"], "problems": result["problems"],
+            "msg": "" if result["safe"] else explain(result)}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -149,6 +171,7 @@ def main():
             sentinel_names=dict(type="list", elements="str", default=[]),
             sentinel_id=dict(type="str"),
             sentinel_token=dict(type="str", no_log=False),
+            owner_checks=dict(type="list", elements="str", default=[]),
         ),
         required_if=[("write_sentinel", True, ("sentinel_id", "sentinel_token"))],
         supports_check_mode=True,
@@ -180,6 +203,8 @@ def main():
             if module.params["remove_sentinels"] and not module.check_mode and info["sentinels"][sid] is not None:
                 os.unlink(target)
                 changed = True
+        if name in module.params["owner_checks"]:
+            info["owner"] = owner_of(info["path"])
         dirs[name] = info
     module.exit_json(changed=changed, dirs=dirs)
 

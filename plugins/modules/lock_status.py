@@ -27,6 +27,19 @@ options:
     description:
       - Text of the lock file, for checking hosts where the lock has not been placed yet.
     type: str
+  owner_check:
+    description:
+      - Also check who can change the environment and its parents, as M(mlperf.storage.safe_dir) does (owned by
+        root, the user the module runs as or one of O(trusted_owners), not writable by others); the finding is
+        C(owner). Reported, never a failure here, so a preflight can collect every host's problems; the caller
+        decides whether to stop. Saves a task per host.
+    type: bool
+    default: false
+  trusted_owners:
+    description: With O(owner_check), further users who may own the environment's directories.
+    type: list
+    elements: str
+    default: []
   index_url:
     description: Index URL to put in the suggested repair command.
     type: str
@@ -63,6 +76,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+owner:
+  description:
+    - With O(owner_check), who can change the environment - C(safe), C(problems) (as M(mlperf.storage.safe_dir)
+      returns them) and C(msg) (every problem with its fix; empty when safe).
+  returned: when owner_check is true
+  type: dict
+  sample: {safe: true, problems: [], msg: ""}
 exists:
   description: Whether the virtual environment exists (has a C(pyvenv.cfg)).
   returned: always
@@ -119,6 +139,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlperf.storage.plugins.module_utils import _lock
+from ansible_collections.mlperf.storage.plugins.module_utils._safe_dir import check_dir, explain, resolve_uids
 
 
 def read_pyvenv_version(venv):
@@ -142,6 +163,8 @@ def main():
             index_url=dict(type="str"),
             extra_index_urls=dict(type="list", elements="str", default=[]),
             find_links=dict(type="list", elements="str", default=[]),
+            owner_check=dict(type="bool", default=False),
+            trusted_owners=dict(type="list", elements="str", default=[]),
         ),
         mutually_exclusive=[("lock", "lock_content")],
         supports_check_mode=True,
@@ -188,6 +211,9 @@ def main():
     if exists and len(problems) != len(pin_problems):
         fix = "recreate %s with Python %s (remove it and run the mlperf.storage.python_env role)" % (
             venv, expected_python)
+    owner = {}
+    if module.params["owner_check"]:
+        owner = {"owner": owner_of(module, venv)}
     module.exit_json(
         changed=False,
         exists=exists,
@@ -199,7 +225,20 @@ def main():
         header=lock["header"],
         installed_count=len(installed),
         fix_command=fix,
+        **owner
     )
+
+
+def owner_of(module, venv):
+    trusted, unknown = resolve_uids(module.params["trusted_owners"])
+    if unknown:
+        module.fail_json(msg="lock_status: trusted_owners names users that do not exist on this host: %s"
+                             % ", ".join(unknown))
+    try:
+        result = check_dir(venv, trusted_uids=trusted)
+    except (OSError, ValueError) as exc:
+        return {"safe": False, "problems": [], "msg": "cannot check who owns %s: %s" % (venv, exc)}
+    return {"safe": result["safe"], "problems": result["problems"], "msg": "" if result["safe"] else explain(result)}
 
 
 if __name__ == "__main__":

@@ -313,6 +313,41 @@ def test_missing_data_dir(tmp_path, tiny_env, dirs, playbook, check):
     assert not missing.exists()
 
 
+def test_a_work_dir_others_can_change_is_an_error_of_preflight(tmp_path, tiny_env, dirs):
+    # the engine runner reads its pid files and specs back from there, some as root
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    work = shared / "work"
+    work.mkdir()
+    before = before_of(dirs)
+    inventory = localhost_inventory(tmp_path, dict(base_vars(tiny_env, dirs), mlperf_work_dir=str(work)))
+    rc, out = run_playbook(tmp_path, "preflight.yml", inventory, check=True)
+    assert_stopped_cleanly(rc, out, before, dirs, "Preflight found problems; nothing was started.",
+                           "localhost  work_dir-owner  error", "refusing to use %s" % work,
+                           "%s is writable by others without the sticky bit" % shared)
+
+
+def test_an_environment_others_can_change_is_refused_before_anything_is_installed(tmp_path, tiny_env, dirs):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    env = shared / "env"
+    group_vars = dict(base_vars(tiny_env, dirs), python_env_dir=str(env))
+    inventory = localhost_inventory(tmp_path, group_vars)
+    # preflight (check mode) reports it with every other problem
+    rc, out = run_playbook(tmp_path, "preflight.yml", inventory, check=True)
+    assert rc != 0 and "localhost  env-owner  error" in out and "refusing to use %s" % env in out, out[-3000:]
+    # provisioning stops before it creates or installs anything there
+    book = tmp_path / "converge.yml"
+    book.write_text("- hosts: clients\n  gather_facts: false\n  roles:\n"
+                    "    - {role: mlperf.storage.python_env, python_env_mode: converge}\n")
+    rc, out = run_playbook(tmp_path, str(book), inventory)
+    assert rc != 0 and "refusing to use %s" % env in out and TRACEBACK not in out, out[-3000:]
+    assert "%s is writable by others without the sticky bit" % shared in out
+    assert not env.exists()
+
+
 @pytest.fixture
 def read_only_mount(request, tmp_path):
     """Factory: a tmpfs mounted read-only at tmp_path/<name>, holding one file; unmounted after the test.

@@ -62,6 +62,23 @@ def test_matching_environment(venv, capsys):
     assert result["matches"] is True and result["mismatches"] == [] and result["fix_command"] is None
 
 
+def test_owner_check_reports_who_can_change_the_environment(venv, tmp_path, capsys):
+    lock = "# python: %s\nsix==1.17.0\nidna==3.10\n" % PY
+    result = run({"venv": str(venv), "lock_content": lock, "owner_check": True}, capsys)
+    assert result["owner"] == {"safe": True, "problems": [], "msg": ""} and result["matches"] is True
+    assert "owner" not in run({"venv": str(venv), "lock_content": lock}, capsys)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    result = run({"venv": str(shared / "env"), "lock_content": lock, "owner_check": True}, capsys)
+    owner = result["owner"]
+    assert owner["safe"] is False and owner["msg"].startswith("refusing to use %s" % (shared / "env"))
+    assert [p["path"] for p in owner["problems"]] == [str(shared)] and "fix:" in owner["msg"]
+    result = run({"venv": str(venv), "lock_content": lock, "owner_check": True, "trusted_owners": ["no-such-user-x"]},
+                 capsys)
+    assert result["failed"] and "no-such-user-x" in result["msg"]
+
+
 def test_default_lock_path_is_inside_the_venv(venv, capsys):
     (venv / "mlperf-lock.txt").write_text("six==1.17.0\n")
     try:
@@ -130,7 +147,7 @@ def test_documentation_parses_and_matches_argument_spec():
     for option, spec in doc["options"].items():
         assert re.search(r"\b%s=dict\(type=\"%s\"" % (option, spec["type"]), source), option
     assert set(returns) == {"exists", "matches", "mismatches", "python_version", "python_expected", "lock_hash",
-                            "header", "installed_count", "fix_command"}
+                            "header", "installed_count", "fix_command", "owner"}
 
 
 PLAY = """
