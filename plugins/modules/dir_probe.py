@@ -20,6 +20,14 @@ options:
     description: Directories to probe, by name (for example C(data_dir), C(results_dir)).
     type: dict
     required: true
+  owner_checks:
+    description:
+      - Names in O(paths) whose directory and parents are also checked as M(mlperf.storage.safe_dir) checks them
+        (owned by root or the user the module runs as, not writable by others); the finding is the entry's
+        C(owner). Saves a task per host in a preflight.
+    type: list
+    elements: str
+    default: []
   write_sentinel:
     description:
       - Write C(.mlperf-sentinel-<sentinel_id>) holding O(sentinel_token) into each directory that is writable.
@@ -48,14 +56,6 @@ options:
   sentinel_token:
     description: Content of this host's sentinel.
     type: str
-  owner_checks:
-    description:
-      - Names in O(paths) whose directory and parents are also checked as M(mlperf.storage.safe_dir) checks them
-        (owned by root or the user the module runs as, not writable by others); the finding is the entry's
-        C(owner). Saves a task per host in a preflight.
-    type: list
-    elements: str
-    default: []
 attributes:
   check_mode:
     support: full

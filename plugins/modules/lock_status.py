@@ -158,13 +158,13 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             venv=dict(type="path", required=True),
+            owner_check=dict(type="bool", default=False),
+            trusted_owners=dict(type="list", elements="str", default=[]),
             lock=dict(type="path"),
             lock_content=dict(type="str"),
             index_url=dict(type="str"),
             extra_index_urls=dict(type="list", elements="str", default=[]),
             find_links=dict(type="list", elements="str", default=[]),
-            owner_check=dict(type="bool", default=False),
-            trusted_owners=dict(type="list", elements="str", default=[]),
         ),
         mutually_exclusive=[("lock", "lock_content")],
         supports_check_mode=True,
