@@ -178,6 +178,24 @@ def check_dir(path, create=False, mode=0o755, trusted_uids=(), euid=None):
             "missing": walk.missing, "problems": walk.problems, "uid": euid, "user": user_name(euid)}
 
 
+def owner_finding(path, trusted_uids=()):
+    """Who can change ``path`` and its parents, for a module that reports rather than fails:
+    ``{"safe", "problems", "msg"}`` (``msg`` names every problem and its fix; empty when safe)."""
+    try:
+        result = check_dir(path, trusted_uids=trusted_uids)
+    except (OSError, ValueError) as exc:
+        return {"safe": False, "problems": [], "msg": "cannot check who owns %s: %s" % (path, exc)}
+    return {"safe": result["safe"], "problems": result["problems"], "msg": "" if result["safe"] else explain(result)}
+
+
+def creation_failure(result):
+    """Why a created ``check_dir`` result still has a missing part, or None when everything exists."""
+    if not result["missing"]:
+        return None
+    return "%s could not be created: %s is missing (a symbolic link whose target does not exist?)" % (
+        result["path"], result["missing"][0])
+
+
 def explain(result, host=None):
     """One message naming host, path, owner, mode and fix for every problem of ``result``."""
     host = host or socket.gethostname()

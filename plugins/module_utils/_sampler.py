@@ -407,6 +407,15 @@ class Sampler:
 TOKEN_ENV = "MLPERF_SAMPLER_TOKEN"
 
 
+def token_problem(token):
+    """Why a sampler started with ``token`` could not be recognised when stopped (None when it can): the token
+    must be in the starting process's environment, which the sampler inherits."""
+    if token and os.environ.get(TOKEN_ENV) != token:
+        return ("token is set but this process was not started with %s=<token> in its environment; add it to the "
+                "task's environment keyword so the sampler can be recognised when it is stopped" % TOKEN_ENV)
+    return None
+
+
 def sampler_options():
     """The argument spec of a sampler's settings, shared by the modules that start one."""
     return dict(

@@ -104,7 +104,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mlperf.storage.plugins.module_utils._safe_dir import check_dir, explain
+from ansible_collections.mlperf.storage.plugins.module_utils._safe_dir import owner_finding
 
 
 def mount_of(path, mounts_text):
@@ -151,16 +151,6 @@ def probe_dir(path, mounts_text):
     return info
 
 
-def owner_of(path):
-    """Who can change ``path`` and its parents: {safe, problems, msg} (msg names every problem and its fix)."""
-    try:
-        result = check_dir(path)
-    except (OSError, ValueError) as exc:
-        return {"safe": False, "problems": [], "msg": "cannot check who owns %s: %s" % (path, exc)}
-    return {"safe": result["safe"], "problems": result["problems"],
-            "msg": "" if result["safe"] else explain(result)}
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -204,7 +194,7 @@ def main():
                 os.unlink(target)
                 changed = True
         if name in module.params["owner_checks"]:
-            info["owner"] = owner_of(info["path"])
+            info["owner"] = owner_finding(info["path"])
         dirs[name] = info
     module.exit_json(changed=changed, dirs=dirs)
 

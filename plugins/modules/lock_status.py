@@ -139,7 +139,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mlperf.storage.plugins.module_utils import _lock
-from ansible_collections.mlperf.storage.plugins.module_utils._safe_dir import check_dir, explain, resolve_uids
+from ansible_collections.mlperf.storage.plugins.module_utils._safe_dir import owner_finding, resolve_uids
 
 
 def read_pyvenv_version(venv):
@@ -234,11 +234,7 @@ def owner_of(module, venv):
     if unknown:
         module.fail_json(msg="lock_status: trusted_owners names users that do not exist on this host: %s"
                              % ", ".join(unknown))
-    try:
-        result = check_dir(venv, trusted_uids=trusted)
-    except (OSError, ValueError) as exc:
-        return {"safe": False, "problems": [], "msg": "cannot check who owns %s: %s" % (venv, exc)}
-    return {"safe": result["safe"], "problems": result["problems"], "msg": "" if result["safe"] else explain(result)}
+    return owner_finding(venv, trusted_uids=trusted)
 
 
 if __name__ == "__main__":

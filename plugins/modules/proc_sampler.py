@@ -281,13 +281,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mlperf.storage.plugins.module_utils._engine import write_json_atomic
 from ansible_collections.mlperf.storage.plugins.module_utils._sampler import (
-    TOKEN_ENV,
     Sampler,
     SamplerError,
     async_time_limit,
     duration_within_ceiling,
     sampler_options,
     stop_sampler,
+    token_problem,
 )
 
 
@@ -345,10 +345,9 @@ def main():
     path = params["path"]
     if params["state"] == "stopped":
         stop(module)
-    if params["token"] and os.environ.get(TOKEN_ENV) != params["token"]:
-        module.fail_json(msg="proc_sampler: token is set but this process was not started with %s=<token> in its "
-                             "environment; add it to the task's environment keyword so the sampler can be "
-                             "recognised when it is stopped" % TOKEN_ENV, path=path)
+    problem = token_problem(params["token"])
+    if problem:
+        module.fail_json(msg="proc_sampler: %s" % problem, path=path)
     max_duration = params["max_duration"]
     ceiling = async_time_limit(read_parent_cmdline())
     if max_duration is not None and max_duration > 0:

@@ -143,6 +143,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.mlperf.storage.plugins.module_utils._safe_dir import (
     check_dir,
+    creation_failure,
     explain,
     resolve_uids,
 )
@@ -189,8 +190,7 @@ def main():
             module.fail_json(msg=message, changed=changed, **result)
         module.exit_json(msg=message, changed=changed, **result)
     if params["create"] and not module.check_mode and result["missing"]:
-        module.fail_json(msg="safe_dir: %s could not be created: %s is missing (a symbolic link whose target "
-                             "does not exist?)" % (path, result["missing"][0]), changed=changed, **result)
+        module.fail_json(msg="safe_dir: %s" % creation_failure(result), changed=changed, **result)
     if result["missing"]:
         message = "%s does not exist yet; its existing parents are safe" % path
     else:

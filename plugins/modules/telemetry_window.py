@@ -175,14 +175,14 @@ from ansible.module_utils.basic import AnsibleModule
 # the sampler's summary is read as an engine's status file is: None until it is complete JSON
 from ansible_collections.mlperf.storage.plugins.module_utils._engine import read_status, write_json_atomic
 from ansible_collections.mlperf.storage.plugins.module_utils._procfs import ProcReader, collect_snapshot
-from ansible_collections.mlperf.storage.plugins.module_utils._safe_dir import check_dir, explain
+from ansible_collections.mlperf.storage.plugins.module_utils._safe_dir import check_dir, creation_failure, explain
 from ansible_collections.mlperf.storage.plugins.module_utils._sampler import (
-    TOKEN_ENV,
     Sampler,
     SamplerError,
     sampler_options,
     start_detached,
     stop_sampler,
+    token_problem,
 )
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -232,10 +232,9 @@ def _sampler(module, files):
     settings = params["sampler"]
     if settings is None:
         return None
-    if params["token"] and os.environ.get(TOKEN_ENV) != params["token"]:
-        module.fail_json(msg="telemetry_window: token is set but this task's environment has no %s=<token>; add it "
-                             "to the task's environment keyword so the sampler can be recognised when it is "
-                             "stopped" % TOKEN_ENV)
+    problem = token_problem(params["token"])
+    if problem:
+        module.fail_json(msg="telemetry_window: %s" % problem)
     try:
         return Sampler(path=files["series"], interval=settings["interval"], stop_file=files["stop"],
                        phase_file=files["phase"], pid_file=files["pid"], summary_file=files["summary"],
@@ -248,14 +247,11 @@ def _sampler(module, files):
 
 def _host_dir(module):
     """Create and check the host directory (create_host_dir); fails naming every unsafe component."""
-    path = module.params["host_dir"]
-    result = check_dir(path, create=not module.check_mode, mode=0o755)
+    result = check_dir(module.params["host_dir"], create=not module.check_mode, mode=0o755)
     if not result["safe"]:
         module.fail_json(msg=explain(result), problems=result["problems"])
-    if result["missing"] and not module.check_mode:
-        module.fail_json(msg="telemetry_window: %s could not be created: %s is missing (a symbolic link whose target "
-                             "does not exist?)" % (path, result["missing"][0]))
-    return bool(result["created"])
+    if not module.check_mode and creation_failure(result):
+        module.fail_json(msg="telemetry_window: %s" % creation_failure(result))
 
 
 def opened(module, files):

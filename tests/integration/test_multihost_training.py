@@ -17,6 +17,7 @@ One harness for the whole story (each act builds on the previous one and the hos
    launcher stops itself when the controller's polls stop (heartbeat), writes its status and keeps its run
    directory; no process of that run is left on any host.
 """
+import glob
 import json
 import os
 import re
@@ -52,6 +53,12 @@ def host_vars(harness, tmp_path):
     return extra, launcher, controller
 
 
+def sentinels_left(harness):
+    """Preflight sentinel files left in any host's data directory (as the controller sees them)."""
+    return sorted(path for host in harness.hosts
+                  for path in glob.glob(os.path.join(host.data_source, ".mlperf-sentinel-*")))
+
+
 def async_dir(harness):
     return cluster_dir(harness, "async")
 
@@ -77,6 +84,8 @@ def test_ops_cluster_clean_run_lost_client_and_rerun(netns_hosts, tmp_path, embe
     # each rank wrote its own output: three ranks on three hosts, as the non-root user
     outputs = sorted(n for n in os.listdir(run1) if n.endswith("_output.json"))
     assert outputs == ["0_output.json", "1_output.json", "2_output.json"]
+    # preflight's shared-filesystem sentinels are gone: the launcher read and removed every host's, its own too
+    assert sentinels_left(harness) == []
     # every rank read the workload definition on its own host: each host's scratch holds it
     config_arg = [a for a in argv if a.startswith("--config-dir=")][0].split("=", 1)[1]
     assert config_arg.startswith(harness.scratch_dir + "/"), config_arg
@@ -195,3 +204,5 @@ def test_preflight_rejects_per_host_data_dirs_for_training(netns_hosts, tmp_path
                      r"launcher cannot see the sentinel files written there by opsnode2, opsnode3", out, re.M), \
         out[-5000:]
     assert "Start the engine" not in out and os.listdir(launcher) == []
+    # the launcher saw only its own sentinel; every other host removed its own from its node-local directory
+    assert sentinels_left(harness) == []
